@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+/// @notice What the sale needs from the token it sells (TrancheToken's MINTER_ROLE).
+interface ITrancheMintable {
+    function mint(address to, uint256 amount) external;
+}
+
+/// @title A fixed-price token sale paid in ETH or in one ERC-20 stablecoin.
+/// @notice Lifecycle: Active (purchases between `start` and `end`) -> Finalized (investors claim their tokens
+/// and any pro-rata refund; the treasury withdraws what settled claims paid for; after the claim deadline
+/// anyone sweeps the rest to the treasury) or -> Refunding (every investor gets back all they paid).
+/// Eligibility (allowlist, Merkle root or EIP-712 voucher) and allocation (first-come-first-served or
+/// pro-rata) are chosen at deployment. See contracts/README.md for the storage layout: purchases by different
+/// buyers write disjoint storage, except for the running total of the first-come-first-served mode.
+contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
+    using SafeERC20 for IERC20;
+
+    enum Eligibility {
+        Allowlist,
+        Merkle,
+        Voucher
+    }
+
+    enum Allocation {
+        FirstComeFirstServed,
+        ProRata
+    }
+
+    enum State {
+        Active,
+        Finalized,
+        Refunding
+    }
+
+    enum RefundReason {
+        SoftCapMissed,
+        NotFinalizedInTime,
+        Cancelled
+    }
+
+    /// @dev Amounts (caps, minimum, maximum) are in the payment currency's base units (wei, or the
+    /// stablecoin's units); `price` is the payment for one whole token (10**decimals base units).
+    struct Config {
+        address token;
+        address paymentToken; // address(0): ETH
+        address treasury;
+        address admin;
+        address operator;
+        address distributor; // may be address(0)
+        address voucherSigner; // may be address(0)
+        uint256 price;
+        uint64 start;
+        uint64 end;
+        uint64 finalizeGracePeriod;
+        uint64 claimPeriod;
+        uint256 softCap;
+        uint256 hardCap;
+        uint256 minPerInvestor;
+        uint256 maxPerInvestor;
+        Eligibility eligibility;
+        Allocation allocation;
+        uint16 shardCount; // pro-rata: number of sharded accumulators, 1..256
+        bytes32 merkleRoot;
+    }
+
+    /// @notice Signed by a VOUCHER_SIGNER_ROLE account: `wallet` may buy for investor `investorId`, whose
+    /// total across all wallets stays at most `maxAmount`, until `expiry` (inclusive).
+    struct Voucher {
+        bytes32 investorId;
+        address wallet;
+        uint256 maxAmount;
+        uint64 expiry;
+    }
+
+    /// @dev One slot per wallet: what it paid in, and whether it has claimed or been refunded.
+    struct Position {
+        uint128 contributed;
+        bool settled;
+    }
+
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
+    bytes32 public constant VOUCHER_SIGNER_ROLE = keccak256("VOUCHER_SIGNER_ROLE");
+    bytes32 public constant VOUCHER_TYPEHASH =
+        keccak256("Voucher(bytes32 investorId,address wallet,uint256 maxAmount,uint64 expiry)");
+    uint256 public constant MAX_SHARDS = 256;
+
+    address public immutable token;
+    address public immutable paymentToken;
+    address public immutable treasury;
+    uint256 public immutable price;
+    uint256 public immutable tokenUnit;
+    uint64 public immutable start;
+    uint64 public immutable end;
+    uint64 public immutable finalizeGracePeriod;
+    uint64 public immutable claimPeriod;
+    uint256 public immutable softCap;
+    uint256 public immutable hardCap;
+    uint256 public immutable minPerInvestor;
+    uint256 public immutable maxPerInvestor;
+    Eligibility public immutable eligibility;
+    Allocation public immutable allocation;
+    uint16 public immutable shardCount;
+
+    // Written by purchases, keyed by the buyer (disjoint across buyers).
+    mapping(address wallet => Position) private _positions;
+    mapping(bytes32 investorId => uint256) public investorTotals;
+    mapping(uint256 shard => uint256) private _shards;
+    // Written by every first-come-first-served purchase: the exact running total.
+    uint256 private _runningTotal;
+
+    // Read by purchases, written only by the operator.
+    mapping(address wallet => bool) public allowlisted;
+    bytes32 public merkleRoot;
+
+    // Written once the sale is over.
+    State public state;
+    uint64 public finalizedAt;
+    uint256 public totalContributed;
+    uint256 public acceptedTotal;
+    uint256 public tokensForSale;
+    uint256 public settledProceeds;
+    uint256 public withdrawnProceeds;
+
+    error InvalidConfiguration(string reason);
+    error SaleNotActive(State state);
+    error SaleNotStarted(uint64 start);
+    error SaleEnded(uint64 end);
+    error SaleNotEnded(uint64 end);
+    error ZeroAmount();
+    error IncorrectPayment(uint256 expected, uint256 sent);
+    error WrongEligibilityMode(Eligibility eligibility);
+    error NotAllowlisted(address wallet);
+    error InvalidMerkleProof(address wallet);
+    error VoucherExpired(uint64 expiry);
+    error VoucherWalletMismatch(address voucherWallet, address wallet);
+    error InvalidVoucherSignature(address signer);
+    error InvestorMinimumNotMet(uint256 total, uint256 minimum);
+    error InvestorMaximumExceeded(uint256 total, uint256 maximum);
+    error HardCapExceeded(uint256 total, uint256 hardCap);
+    error SoftCapNotReached(uint256 total, uint256 softCap);
+    error FinalizationPeriodOver(uint256 deadline);
+    error RefundModeUnavailable(uint256 total, uint256 finalizationDeadline);
+    error NotFinalized();
+    error NotInRefundMode();
+    error NothingToSettle(address wallet);
+    error AlreadySettled(address wallet);
+    error ClaimPeriodOver(uint256 deadline);
+    error ClaimPeriodNotOver(uint256 deadline);
+    error NothingToWithdraw();
+    error NothingToSweep();
+    error Unauthorized(address account);
+
+    event Purchased(
+        address indexed beneficiary, address indexed payer, bytes32 indexed investorId, uint256 amount
+    );
+    event AllowlistUpdated(address indexed wallet, bool allowed);
+    event MerkleRootUpdated(bytes32 previousRoot, bytes32 newRoot);
+    event Finalized(uint256 totalContributed, uint256 acceptedTotal, uint256 tokensForSale);
+    event RefundModeEntered(RefundReason reason, uint256 totalContributed);
+    event Claimed(address indexed wallet, uint256 tokens, uint256 paid);
+    event Refunded(address indexed wallet, uint256 amount);
+    event ProceedsWithdrawn(address indexed treasury, uint256 amount);
+    event Swept(address indexed treasury, uint256 payment, uint256 tokens);
+
+    constructor(Config memory config) EIP712("TrancheSale", "1") {
+        if (
+            config.token == address(0) || config.treasury == address(0) || config.admin == address(0)
+                || config.operator == address(0)
+        ) revert InvalidConfiguration("zero address");
+        if (config.price == 0) revert InvalidConfiguration("price");
+        if (config.start >= config.end) revert InvalidConfiguration("start not before end");
+        if (config.hardCap == 0 || config.softCap > config.hardCap) revert InvalidConfiguration("caps");
+        if (
+            config.maxPerInvestor == 0 || config.minPerInvestor > config.maxPerInvestor
+                || config.maxPerInvestor > type(uint128).max
+        ) revert InvalidConfiguration("investor limits");
+        if (config.allocation == Allocation.ProRata) {
+            if (config.shardCount == 0 || config.shardCount > MAX_SHARDS) revert InvalidConfiguration("shards");
+        } else if (config.shardCount > 1) {
+            revert InvalidConfiguration("shards");
+        }
+        token = config.token;
+        paymentToken = config.paymentToken;
+        treasury = config.treasury;
+        price = config.price;
+        tokenUnit = 10 ** IERC20Metadata(config.token).decimals();
+        start = config.start;
+        end = config.end;
+        finalizeGracePeriod = config.finalizeGracePeriod;
+        claimPeriod = config.claimPeriod;
+        softCap = config.softCap;
+        hardCap = config.hardCap;
+        minPerInvestor = config.minPerInvestor;
+        maxPerInvestor = config.maxPerInvestor;
+        eligibility = config.eligibility;
+        allocation = config.allocation;
+        shardCount = config.allocation == Allocation.ProRata ? config.shardCount : 1;
+        merkleRoot = config.merkleRoot;
+        _grantRole(DEFAULT_ADMIN_ROLE, config.admin);
+        _grantRole(OPERATOR_ROLE, config.operator);
+        if (config.distributor != address(0)) _grantRole(DISTRIBUTOR_ROLE, config.distributor);
+        if (config.voucherSigner != address(0)) _grantRole(VOUCHER_SIGNER_ROLE, config.voucherSigner);
+    }
+
+    // ---------------------------------------------------------------- purchases
+
+    /// @notice Buy in allowlist mode. In ETH mode send exactly `amount` wei; in stablecoin mode approve it.
+    function buy(uint256 amount) external payable nonReentrant whenNotPaused {
+        _requireMode(Eligibility.Allowlist);
+        _checkAllowlisted(_msgSender());
+        _purchase(_msgSender(), _msgSender(), amount, bytes32(0), maxPerInvestor);
+    }
+
+    /// @notice Buy in Merkle mode with a proof that the sender's address is in the tree.
+    function buyWithProof(uint256 amount, bytes32[] calldata proof) external payable nonReentrant whenNotPaused {
+        _requireMode(Eligibility.Merkle);
+        _checkMerkleProof(_msgSender(), proof);
+        _purchase(_msgSender(), _msgSender(), amount, bytes32(0), maxPerInvestor);
+    }
+
+    /// @notice Buy in voucher mode with a voucher issued to the sender's wallet.
+    function buyWithVoucher(uint256 amount, Voucher calldata voucher, bytes calldata signature)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+    {
+        _requireMode(Eligibility.Voucher);
+        uint256 limit = _checkVoucher(_msgSender(), voucher, signature);
+        _purchase(_msgSender(), _msgSender(), amount, voucher.investorId, limit);
+    }
+
+    /// @notice The distributor buys for an investor who paid off-chain (by card); same rules and caps.
+    function buyFor(address beneficiary, uint256 amount)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        onlyRole(DISTRIBUTOR_ROLE)
+    {
+        _requireMode(Eligibility.Allowlist);
+        _checkAllowlisted(beneficiary);
+        _purchase(_msgSender(), beneficiary, amount, bytes32(0), maxPerInvestor);
+    }
+
+    function buyForWithProof(address beneficiary, uint256 amount, bytes32[] calldata proof)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        onlyRole(DISTRIBUTOR_ROLE)
+    {
+        _requireMode(Eligibility.Merkle);
+        _checkMerkleProof(beneficiary, proof);
+        _purchase(_msgSender(), beneficiary, amount, bytes32(0), maxPerInvestor);
+    }
+
+    function buyForWithVoucher(
+        address beneficiary,
+        uint256 amount,
+        Voucher calldata voucher,
+        bytes calldata signature
+    ) external payable nonReentrant whenNotPaused onlyRole(DISTRIBUTOR_ROLE) {
+        _requireMode(Eligibility.Voucher);
+        uint256 limit = _checkVoucher(beneficiary, voucher, signature);
+        _purchase(_msgSender(), beneficiary, amount, voucher.investorId, limit);
+    }
+
+    // ---------------------------------------------------------------- after the end
+
+    /// @notice Close a successful sale: fix the total, mint the tokens sold to this contract.
+    /// Allowed after the end (or once a first-come-first-served sale sold out) and until the grace period
+    /// after the end is over.
+    function finalize() external nonReentrant onlyRole(OPERATOR_ROLE) {
+        _requireActive();
+        uint256 raised = totalRaised();
+        bool soldOut = allocation == Allocation.FirstComeFirstServed && raised == hardCap;
+        if (block.timestamp < end && !soldOut) revert SaleNotEnded(end);
+        uint256 deadline = uint256(end) + finalizeGracePeriod;
+        if (block.timestamp > deadline) revert FinalizationPeriodOver(deadline);
+        if (raised < softCap) revert SoftCapNotReached(raised, softCap);
+        uint256 accepted = Math.min(raised, hardCap);
+        uint256 tokens = Math.mulDiv(accepted, tokenUnit, price);
+        state = State.Finalized;
+        finalizedAt = uint64(block.timestamp);
+        totalContributed = raised;
+        acceptedTotal = accepted;
+        tokensForSale = tokens;
+        emit Finalized(raised, accepted, tokens);
+        ITrancheMintable(token).mint(address(this), tokens);
+    }
+
+    /// @notice Anyone may start refunds after the end when the soft cap was missed, or when the sale was
+    /// not finalized within the grace period.
+    function enterRefundMode() external nonReentrant {
+        _requireActive();
+        if (block.timestamp < end) revert SaleNotEnded(end);
+        uint256 raised = totalRaised();
+        uint256 deadline = uint256(end) + finalizeGracePeriod;
+        RefundReason reason;
+        if (raised < softCap) {
+            reason = RefundReason.SoftCapMissed;
+        } else if (block.timestamp > deadline) {
+            reason = RefundReason.NotFinalizedInTime;
+        } else {
+            revert RefundModeUnavailable(raised, deadline);
+        }
+        _enterRefundMode(reason, raised);
+    }
+
+    /// @notice The company (admin) or the platform (operator) may cancel the sale before it is finalized.
+    function cancel() external nonReentrant {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, _msgSender()) && !hasRole(OPERATOR_ROLE, _msgSender())) {
+            revert Unauthorized(_msgSender());
+        }
+        _requireActive();
+        _enterRefundMode(RefundReason.Cancelled, totalRaised());
+    }
+
+    /// @notice Send `wallet` its tokens and, in an oversubscribed pro-rata sale, the part of its payment
+    /// that bought nothing. Anyone may call; tokens and money go to `wallet` only.
+    function claim(address wallet) external nonReentrant {
+        if (state != State.Finalized) revert NotFinalized();
+        uint256 deadline = claimDeadline();
+        if (block.timestamp > deadline) revert ClaimPeriodOver(deadline);
+        (uint256 contributed, uint256 paid, uint256 tokens, uint256 refundAmount) = _allocation(wallet);
+        _settle(wallet, contributed);
+        settledProceeds += paid;
+        emit Claimed(wallet, tokens, paid);
+        IERC20(token).safeTransfer(wallet, tokens);
+        if (refundAmount > 0) {
+            emit Refunded(wallet, refundAmount);
+            _pay(wallet, refundAmount);
+        }
+    }
+
+    /// @notice In refund mode, send `wallet` back everything it paid. Anyone may call.
+    function refund(address wallet) external nonReentrant {
+        if (state != State.Refunding) revert NotInRefundMode();
+        uint256 contributed = _positions[wallet].contributed;
+        _settle(wallet, contributed);
+        emit Refunded(wallet, contributed);
+        _pay(wallet, contributed);
+    }
+
+    /// @notice Send the treasury what settled claims have paid for and it has not yet received. Anyone may call.
+    function withdrawProceeds() external nonReentrant {
+        uint256 amount = settledProceeds - withdrawnProceeds;
+        if (amount == 0) revert NothingToWithdraw();
+        withdrawnProceeds = settledProceeds;
+        emit ProceedsWithdrawn(treasury, amount);
+        _pay(treasury, amount);
+    }
+
+    /// @notice After the claim deadline, anyone may send what is left (unclaimed payments, unclaimed
+    /// refunds, rounding dust) to the treasury and the unclaimed tokens back to it.
+    function sweep() external nonReentrant {
+        if (state != State.Finalized) revert NotFinalized();
+        uint256 deadline = claimDeadline();
+        if (block.timestamp <= deadline) revert ClaimPeriodNotOver(deadline);
+        uint256 payment = paymentToken == address(0)
+            ? address(this).balance
+            : IERC20(paymentToken).balanceOf(address(this));
+        uint256 tokens = IERC20(token).balanceOf(address(this));
+        if (payment == 0 && tokens == 0) revert NothingToSweep();
+        withdrawnProceeds = settledProceeds;
+        emit Swept(treasury, payment, tokens);
+        if (tokens > 0) IERC20(token).safeTransfer(treasury, tokens);
+        if (payment > 0) _pay(treasury, payment);
+    }
+
+    // ---------------------------------------------------------------- operator
+
+    /// @notice Add (`allowed` true) or remove wallets from the allowlist. Removal stops purchases only.
+    function updateAllowlist(address[] calldata wallets, bool allowed) external onlyRole(OPERATOR_ROLE) {
+        for (uint256 i = 0; i < wallets.length; ++i) {
+            allowlisted[wallets[i]] = allowed;
+            emit AllowlistUpdated(wallets[i], allowed);
+        }
+    }
+
+    function setMerkleRoot(bytes32 root) external onlyRole(OPERATOR_ROLE) {
+        emit MerkleRootUpdated(merkleRoot, root);
+        merkleRoot = root;
+    }
+
+    /// @notice Stop purchases. Claims, refunds, withdrawals, sweeping and refund mode are not affected.
+    function pause() external onlyRole(OPERATOR_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(OPERATOR_ROLE) {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Everything paid in so far: the running total (first-come-first-served) or the sum of the
+    /// sharded accumulators (pro-rata).
+    function totalRaised() public view returns (uint256 total) {
+        if (allocation == Allocation.FirstComeFirstServed) return _runningTotal;
+        for (uint256 i = 0; i < shardCount; ++i) {
+            total += _shards[i];
+        }
+    }
+
+    function shardTotal(uint256 shard) external view returns (uint256) {
+        return _shards[shard];
+    }
+
+    function shardOf(address wallet) public view returns (uint256) {
+        return uint256(uint160(wallet)) % shardCount;
+    }
+
+    function contributionOf(address wallet) external view returns (uint256) {
+        return _positions[wallet].contributed;
+    }
+
+    function settled(address wallet) external view returns (bool) {
+        return _positions[wallet].settled;
+    }
+
+    /// @notice Last moment a claim is accepted (0 before finalization).
+    function claimDeadline() public view returns (uint256) {
+        if (state != State.Finalized) return 0;
+        return uint256(finalizedAt) + claimPeriod;
+    }
+
+    /// @notice What `wallet` would get if the sale were finalized with the current total:
+    /// the part of its payment accepted, the tokens that buys, and the refund of the rest.
+    function allocationOf(address wallet) external view returns (uint256 paid, uint256 tokens, uint256 refundAmount) {
+        (, paid, tokens, refundAmount) = _allocation(wallet);
+    }
+
+    function hashVoucher(Voucher calldata voucher) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(VOUCHER_TYPEHASH, voucher.investorId, voucher.wallet, voucher.maxAmount, voucher.expiry))
+        );
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _purchase(address payer, address beneficiary, uint256 amount, bytes32 investorId, uint256 limit)
+        private
+    {
+        _requireActive();
+        if (block.timestamp < start) revert SaleNotStarted(start);
+        if (block.timestamp >= end) revert SaleEnded(end);
+        if (amount == 0) revert ZeroAmount();
+        uint256 sent = msg.value;
+        if (paymentToken == address(0) ? sent != amount : sent != 0) {
+            revert IncorrectPayment(paymentToken == address(0) ? amount : 0, sent);
+        }
+
+        Position storage position = _positions[beneficiary];
+        uint256 walletTotal = position.contributed + amount;
+        uint256 investorTotal = investorId == bytes32(0) ? walletTotal : investorTotals[investorId] + amount;
+        if (investorTotal < minPerInvestor) revert InvestorMinimumNotMet(investorTotal, minPerInvestor);
+        if (investorTotal > limit) revert InvestorMaximumExceeded(investorTotal, limit);
+
+        if (allocation == Allocation.FirstComeFirstServed) {
+            uint256 newTotal = _runningTotal + amount;
+            if (newTotal > hardCap) revert HardCapExceeded(newTotal, hardCap);
+            _runningTotal = newTotal;
+        } else {
+            _shards[shardOf(beneficiary)] += amount;
+        }
+        // walletTotal <= investorTotal <= limit <= maxPerInvestor <= type(uint128).max
+        position.contributed = uint128(walletTotal);
+        if (investorId != bytes32(0)) investorTotals[investorId] = investorTotal;
+
+        emit Purchased(beneficiary, payer, investorId, amount);
+        if (paymentToken != address(0)) {
+            IERC20(paymentToken).safeTransferFrom(payer, address(this), amount);
+        }
+    }
+
+    function _allocation(address wallet)
+        private
+        view
+        returns (uint256 contributed, uint256 paid, uint256 tokens, uint256 refundAmount)
+    {
+        contributed = _positions[wallet].contributed;
+        uint256 total = state == State.Active ? totalRaised() : totalContributed;
+        // Pro-rata when oversubscribed: floor(c * H / T), so the sum over investors never exceeds H.
+        paid = total > hardCap ? Math.mulDiv(contributed, hardCap, total) : contributed;
+        // Tokens are rounded down too; any payment left over by that rounding stays with the treasury.
+        tokens = Math.mulDiv(paid, tokenUnit, price);
+        refundAmount = contributed - paid;
+    }
+
+    function _settle(address wallet, uint256 contributed) private {
+        Position storage position = _positions[wallet];
+        if (contributed == 0) revert NothingToSettle(wallet);
+        if (position.settled) revert AlreadySettled(wallet);
+        position.settled = true;
+    }
+
+    function _enterRefundMode(RefundReason reason, uint256 raised) private {
+        state = State.Refunding;
+        totalContributed = raised;
+        emit RefundModeEntered(reason, raised);
+    }
+
+    function _pay(address to, uint256 amount) private {
+        if (paymentToken == address(0)) {
+            Address.sendValue(payable(to), amount);
+        } else {
+            IERC20(paymentToken).safeTransfer(to, amount);
+        }
+    }
+
+    function _requireActive() private view {
+        if (state != State.Active) revert SaleNotActive(state);
+    }
+
+    function _requireMode(Eligibility mode) private view {
+        if (eligibility != mode) revert WrongEligibilityMode(eligibility);
+    }
+
+    function _checkAllowlisted(address wallet) private view {
+        if (!allowlisted[wallet]) revert NotAllowlisted(wallet);
+    }
+
+    function _checkMerkleProof(address wallet, bytes32[] calldata proof) private view {
+        // Leaf as in OpenZeppelin's StandardMerkleTree with leaf encoding ["address"].
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(wallet))));
+        if (!MerkleProof.verifyCalldata(proof, merkleRoot, leaf)) revert InvalidMerkleProof(wallet);
+    }
+
+    function _checkVoucher(address wallet, Voucher calldata voucher, bytes calldata signature)
+        private
+        view
+        returns (uint256 limit)
+    {
+        if (block.timestamp > voucher.expiry) revert VoucherExpired(voucher.expiry);
+        if (voucher.wallet != wallet) revert VoucherWalletMismatch(voucher.wallet, wallet);
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(hashVoucher(voucher), signature);
+        if (error != ECDSA.RecoverError.NoError || !hasRole(VOUCHER_SIGNER_ROLE, signer)) {
+            revert InvalidVoucherSignature(signer);
+        }
+        limit = Math.min(voucher.maxAmount, maxPerInvestor);
+    }
+}
