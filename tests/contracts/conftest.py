@@ -98,7 +98,7 @@ def _node(kind: str) -> contextlib.AbstractContextManager[str]:
 
 @pytest.fixture(scope="session")
 def chain_url() -> Iterator[str]:
-    with _node(os.environ.get("TRANCHE_TEST_CHAIN", DEFAULT_CHAIN)) as url:
+    with _node(os.environ.get("TRANCHE_TEST_CHAIN") or DEFAULT_CHAIN) as url:
         yield url
 
 
