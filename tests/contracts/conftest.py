@@ -12,8 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from eth_utils import keccak, to_checksum_address  # noqa: E402
 from web3 import Web3  # noqa: E402
 from web3.contract import Contract  # noqa: E402
 from web3.exceptions import ContractCustomError  # noqa: E402
+from web3.logs import DISCARD  # noqa: E402
 
 from contracts import load_artifact  # noqa: E402
 
@@ -251,3 +253,192 @@ def _is_address(value: Any) -> bool:
 @pytest.fixture(scope="session")
 def reverts() -> Reverts:
     return Reverts()
+
+
+# ---------------------------------------------------------------------------------------------- sales
+
+ZERO_ADDRESS = "0x" + "00" * 20
+MINTER_ROLE = keccak(text="MINTER_ROLE")
+TOKEN_CAP = 10**9 * 10**18
+
+
+class Eligibility(IntEnum):
+    ALLOWLIST = 0
+    MERKLE = 1
+    VOUCHER = 2
+
+
+class Allocation(IntEnum):
+    FIRST_COME_FIRST_SERVED = 0
+    PRO_RATA = 1
+
+
+class SaleState(IntEnum):
+    ACTIVE = 0
+    FINALIZED = 1
+    REFUNDING = 2
+
+
+ETH_TERMS: dict[str, int] = {
+    "price": 10**15,  # 0.001 ETH per whole token: 1 wei buys 1,000 token base units
+    "softCap": 1 * 10**18,
+    "hardCap": 10 * 10**18,
+    "minPerInvestor": 10**17,
+    "maxPerInvestor": 4 * 10**18,
+}
+STABLECOIN_TERMS: dict[str, int] = {
+    "price": 500_000,  # 0.50 USDC per whole token
+    "softCap": 1_000 * 10**6,
+    "hardCap": 10_000 * 10**6,
+    "minPerInvestor": 100 * 10**6,
+    "maxPerInvestor": 4_000 * 10**6,
+}
+SALE_OPENS_IN = 100
+SALE_LENGTH = 1_000
+FINALIZE_GRACE = 1_000
+CLAIM_PERIOD = 5_000
+
+
+@dataclass
+class SaleUnderTest:
+    """A deployed TrancheSale with its token (and stablecoin), plus helpers to drive it."""
+
+    chain: Chain
+    accounts: Accounts
+    sale: Contract
+    token: Contract
+    stablecoin: Contract | None
+    config: dict[str, Any]
+
+    @property
+    def start(self) -> int:
+        return int(self.config["start"])
+
+    @property
+    def end(self) -> int:
+        return int(self.config["end"])
+
+    def open(self) -> None:
+        self.chain.travel_to(self.start)
+
+    def close(self) -> None:
+        self.chain.travel_to(self.end)
+
+    def allowlist(self, *wallets: str) -> Any:
+        return self.chain.send(
+            self.sale.functions.updateAllowlist(list(wallets), True), self.accounts.platform.address
+        )
+
+    def _fund(self, payer: str, amount: int) -> int:
+        """Give a stablecoin payer the money and the allowance; returns the msg.value to send."""
+        if self.stablecoin is None:
+            return amount
+        self.chain.send(self.stablecoin.functions.mint(payer, amount), payer)
+        self.chain.send(self.stablecoin.functions.approve(self.sale.address, amount), payer)
+        return 0
+
+    def buy(self, wallet: str, amount: int, *, value: int | None = None, **eligibility: Any) -> Any:
+        sent = self._fund(wallet, amount)
+        return self.chain.send(
+            self._buy_function(None, amount, **eligibility), wallet, sent if value is None else value
+        )
+
+    def buy_for(self, beneficiary: str, amount: int, *, sender: str | None = None, **eligibility: Any) -> Any:
+        payer = sender or self.accounts.distributor.address
+        sent = self._fund(payer, amount)
+        return self.chain.send(self._buy_function(beneficiary, amount, **eligibility), payer, sent)
+
+    def _buy_function(
+        self,
+        beneficiary: str | None,
+        amount: int,
+        *,
+        proof: list[bytes] | None = None,
+        voucher: Any = None,
+        signature: bytes | None = None,
+    ) -> Any:
+        f = self.sale.functions
+        if voucher is not None:
+            if beneficiary is None:
+                return f.buyWithVoucher(amount, voucher.as_tuple(), signature)
+            return f.buyForWithVoucher(beneficiary, amount, voucher.as_tuple(), signature)
+        if proof is not None:
+            return (
+                f.buyWithProof(amount, proof)
+                if beneficiary is None
+                else f.buyForWithProof(beneficiary, amount, proof)
+            )
+        return f.buy(amount) if beneficiary is None else f.buyFor(beneficiary, amount)
+
+    def payment_balance(self, address: str) -> int:
+        if self.stablecoin is None:
+            return self.chain.balance(address)
+        balance: int = self.stablecoin.functions.balanceOf(address).call()
+        return balance
+
+    def tokens(self, address: str) -> int:
+        balance: int = self.token.functions.balanceOf(address).call()
+        return balance
+
+    def finalize(self) -> Any:
+        return self.chain.send(self.sale.functions.finalize(), self.accounts.platform.address)
+
+    def events(self, receipt: Any, name: str) -> list[dict[str, Any]]:
+        return [
+            dict(e["args"])
+            for e in getattr(self.sale.events, name)().process_receipt(receipt, errors=DISCARD)
+        ]
+
+
+SaleFactory = Callable[..., SaleUnderTest]
+
+
+@pytest.fixture
+def deploy_sale(chain: Chain, accounts: Accounts) -> SaleFactory:
+    """`deploy_sale(stablecoin=False, grant_minter=True, **config_overrides)` -> SaleUnderTest."""
+
+    def deploy(*, stablecoin: bool = False, grant_minter: bool = True, **overrides: Any) -> SaleUnderTest:
+        platform, company = accounts.platform.address, accounts.company.address
+        now = chain.now()
+        start = now + SALE_OPENS_IN
+        token = chain.deploy(
+            "TrancheToken", "Acme Token", "ACME", TOKEN_CAP, company, start + 10**6, sender=platform
+        )
+        coin = chain.deploy("MockStablecoin", "Test USD", "TUSD", sender=platform) if stablecoin else None
+        config: dict[str, Any] = {
+            "token": token.address,
+            "paymentToken": coin.address if coin is not None else ZERO_ADDRESS,
+            "treasury": accounts.treasury.address,
+            "admin": company,
+            "operator": platform,
+            "distributor": accounts.distributor.address,
+            "voucherSigner": accounts.signer.address,
+            **(STABLECOIN_TERMS if stablecoin else ETH_TERMS),
+            "start": start,
+            "end": start + SALE_LENGTH,
+            "finalizeGracePeriod": FINALIZE_GRACE,
+            "claimPeriod": CLAIM_PERIOD,
+            "eligibility": Eligibility.ALLOWLIST,
+            "allocation": Allocation.FIRST_COME_FIRST_SERVED,
+            "shardCount": 1,
+            "merkleRoot": bytes(32),
+        }
+        if overrides.get("allocation") == Allocation.PRO_RATA and "shardCount" not in overrides:
+            config["shardCount"] = 8
+        config.update(overrides)
+        sale = chain.deploy("TrancheSale", sale_config_tuple(config), sender=platform)
+        if grant_minter:
+            chain.send(token.functions.grantRole(MINTER_ROLE, sale.address), company)
+        return SaleUnderTest(chain, accounts, sale, token, coin, config)
+
+    return deploy
+
+
+SALE_CONFIG_FIELDS = (
+    "token paymentToken treasury admin operator distributor voucherSigner price start end finalizeGracePeriod "
+    "claimPeriod softCap hardCap minPerInvestor maxPerInvestor eligibility allocation shardCount merkleRoot"
+).split()
+
+
+def sale_config_tuple(config: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(int(config[k]) if isinstance(config[k], IntEnum) else config[k] for k in SALE_CONFIG_FIELDS)
