@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_bytecode: str
+    # [{"label", "slot", "offset", "type"}] for each state variable, as solc reports it.
+    storage_layout: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
 
 @functools.cache
@@ -43,6 +45,7 @@ def load_artifact(name: str) -> Artifact:
         abi=data["abi"],
         bytecode=data["bytecode"],
         deployed_bytecode=data["deployedBytecode"],
+        storage_layout=data.get("storageLayout", []),
     )
 
 

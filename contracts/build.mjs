@@ -21,7 +21,9 @@ const ARTIFACT_DIR = path.join(here, "artifacts");
 const SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: "cancun",
-  outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
+  outputSelection: {
+    "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "storageLayout"] },
+  },
 };
 
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
@@ -87,6 +89,13 @@ for (const unit of Object.keys(output.contracts).sort()) {
       abi: contract.abi,
       bytecode: `0x${bytecode}`,
       deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
+      // Slot of every state variable: contracts/README.md explains which ones a purchase writes.
+      storageLayout: contract.storageLayout.storage.map(({ label, slot, offset, type }) => ({
+        label,
+        slot: Number(slot),
+        offset,
+        type,
+      })),
     };
     writeFileSync(path.join(ARTIFACT_DIR, `${name}.json`), JSON.stringify(artifact, null, 2) + "\n");
     written.push(name);
