@@ -102,13 +102,13 @@ def postgres_up() -> None:
         subprocess.run(
             [_pg_bin("initdb"), "-D", str(PGDATA), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
              "-U", embedded.POSTGRES_USER],
-            check=True, stdout=subprocess.DEVNULL, **_as_pg_user(user),  # type: ignore[call-overload]
+            check=True, stdout=subprocess.DEVNULL, **_as_pg_user(user),
         )
     options = f"-h '' -k {RUN} -p {embedded.POSTGRES_PORT} -c max_connections=200 -c fsync=off"
     log = PGDATA / "server.log"
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(PGDATA), "-w", "-t", "30", "-o", options, "-l", str(log), "start"],
-        check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, **_as_pg_user(user),  # type: ignore[call-overload]
+        check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, **_as_pg_user(user),
     )
     _ensure_database()
     print(f"  postgres  started          (socket {RUN}, data .local/postgres)")
@@ -127,7 +127,7 @@ def postgres_down() -> None:
         return
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(PGDATA), "-w", "-m", "fast", "stop"],
-        check=False, stdout=subprocess.DEVNULL, **_as_pg_user(_pg_user()),  # type: ignore[call-overload]
+        check=False, stdout=subprocess.DEVNULL, **_as_pg_user(_pg_user()),
     )
     print("  postgres  stopped")
 

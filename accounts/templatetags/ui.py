@@ -1,0 +1,35 @@
+"""Small template helpers for the shared look: form widgets with Tabler classes, role badges."""
+
+from __future__ import annotations
+
+from django import forms, template
+from django.forms.boundfield import BoundField
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+def _css_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
+@register.simple_tag
+def field_widget(field: BoundField) -> SafeString:
+    classes = [_css_class(field.field.widget), field.field.widget.attrs.get("class", "")]
+    if field.errors:
+        classes.append("is-invalid")
+    return field.as_widget(attrs={"class": " ".join(c for c in classes if c)})
+
+
+@register.filter
+def is_checkbox(field: BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def role_color(role: str) -> str:
+    return {"owner": "purple", "admin": "blue", "viewer": "secondary"}.get(role, "secondary")

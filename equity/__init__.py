@@ -1,0 +1,1 @@
+"""Share classes, stakeholders, the equity ledger, cap table engine, rounds, SAFEs, investments, OCF."""

@@ -1,0 +1,1 @@
+"""Payment and escrow providers (Stripe and a local sandbox), webhooks, refunds, disputes."""
