@@ -1,0 +1,122 @@
+"""Executing one transaction against a block view: the unit of work every scheduler hands out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth._utils.address import generate_contract_address
+from eth.abc import SignedTransactionAPI
+from eth.constants import CREATE_CONTRACT_ADDRESS
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.prague import PragueVM
+from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils import ValidationError
+
+from devnet.state import BlockView, FlatState, Key, RecordingState, Writes
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    """What a transaction can see of its block; plain data so it can be sent to worker processes."""
+
+    number: int
+    timestamp: int
+    coinbase: bytes
+    gas_limit: int
+    base_fee: int
+    chain_id: int
+    prev_randao: bytes
+    prev_hashes: tuple[bytes, ...]  # newest first, at most 256
+
+    def execution_context(self) -> ExecutionContext:
+        return ExecutionContext(
+            coinbase=Address(self.coinbase),
+            timestamp=self.timestamp,
+            block_number=BlockNumber(self.number),
+            difficulty=0,
+            mix_hash=Hash32(self.prev_randao),
+            gas_limit=self.gas_limit,
+            prev_hashes=[Hash32(h) for h in self.prev_hashes],
+            chain_id=self.chain_id,
+            base_fee_per_gas=self.base_fee,
+            excess_blob_gas=0,
+        )
+
+
+@dataclass
+class TxOutcome:
+    """One execution of one transaction: its read set (values seen), write set and receipt material.
+
+    `valid` is False when the transaction could not be included in this state (bad nonce, not enough
+    balance for gas): it is then dropped from the block, unless a re-execution against newer state says
+    otherwise.
+    """
+
+    index: int
+    valid: bool
+    reads: dict[Key, Any]
+    writes: Writes
+    gas_used: int = 0
+    success: bool = False
+    logs: tuple[tuple[bytes, tuple[int, ...], bytes], ...] = ()
+    output: bytes = b""
+    contract_address: bytes | None = None
+    invalid_reason: str = ""
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def decode_transaction(raw: bytes) -> SignedTransactionAPI:
+    """Legacy, EIP-2930, EIP-1559 (and later typed) transactions from their wire encoding."""
+    return PragueTransactionBuilder.decode(raw)
+
+
+def execute_transaction(
+    index: int,
+    transaction: SignedTransactionAPI,
+    base: FlatState,
+    overlay: Writes | None,
+    context: BlockContext,
+) -> TxOutcome:
+    started = time.perf_counter()
+    state = RecordingState(BlockView(base, overlay), context.execution_context())
+    recorder = state.recorder
+    try:
+        if transaction.gas > context.gas_limit:
+            raise ValidationError("transaction gas exceeds the block gas limit")
+        computation = state.apply_transaction(transaction)
+    except ValidationError as exc:
+        return TxOutcome(
+            index=index,
+            valid=False,
+            reads=recorder.reads,
+            writes=Writes(),
+            invalid_reason=str(exc),
+            seconds=time.perf_counter() - started,
+        )
+    contract_address = None
+    if transaction.to == CREATE_CONTRACT_ADDRESS and not computation.is_error:
+        contract_address = generate_contract_address(transaction.sender, transaction.nonce)
+    # py-evm erases return data on errors other than REVERT, so this is the revert payload or the output.
+    output = computation.output
+    return TxOutcome(
+        index=index,
+        valid=True,
+        reads=recorder.reads,
+        writes=recorder.writes(),
+        gas_used=PragueVM.finalize_gas_used(transaction, computation),
+        success=not computation.is_error,
+        logs=tuple(computation.get_log_entries()),
+        output=bytes(output),
+        contract_address=contract_address,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def reads_still_valid(outcome: TxOutcome, view: BlockView) -> bool:
+    """Block-STM validation by value: every value the execution saw is still what the block holds."""
+    read = view.read
+    return all(read(key) == value for key, value in outcome.reads.items())
