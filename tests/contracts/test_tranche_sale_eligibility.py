@@ -1,11 +1,11 @@
 """Who may buy: Merkle proofs (OpenZeppelin StandardMerkleTree layout) and EIP-712 purchase vouchers."""
 
 import pytest
-from conftest import Eligibility
 from eth_utils import keccak
 
 from contracts.merkle import WalletMerkleTree, leaf_hash
 from contracts.vouchers import Voucher, sign_voucher, voucher_digest
+from tests.contracts.support import Eligibility
 
 ETHER = 10**18
 MAX = 4 * ETHER

@@ -1,13 +1,13 @@
 """Pro-rata allocation of an oversubscribed sale, token rounding, and the parallel-friendly storage layout."""
 
 import pytest
-from conftest import Allocation, Eligibility
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts import load_artifact
+from tests.contracts.support import Allocation, Eligibility
 
 ETHER = 10**18
 HARD_CAP = 10 * ETHER

@@ -1,10 +1,17 @@
 """TrancheSale purchases: timing, payment, caps, per-investor limits, allowlist, pause, buyFor, stablecoin."""
 
 import pytest
-from conftest import ETH_TERMS, STABLECOIN_TERMS, ZERO_ADDRESS, Allocation, Eligibility, sale_config_tuple
 from eth_utils import keccak
 
 from contracts import load_artifact
+from tests.contracts.support import (
+    ETH_TERMS,
+    STABLECOIN_TERMS,
+    ZERO_ADDRESS,
+    Allocation,
+    Eligibility,
+    sale_config_tuple,
+)
 
 ETHER = 10**18
 HARD_CAP = ETH_TERMS["hardCap"]

@@ -5,8 +5,9 @@ treasury's balances change by exactly the amounts paid out, with no gas in betwe
 """
 
 import pytest
-from conftest import CLAIM_PERIOD, ETH_TERMS, FINALIZE_GRACE, SaleState
 from eth_utils import keccak
+
+from tests.contracts.support import CLAIM_PERIOD, ETH_TERMS, FINALIZE_GRACE, SaleState
 
 ETHER = 10**18
 TOKENS_PER_WEI = 1_000  # 0.001 ETH per whole token
