@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 31337
-DEFAULT_CHAIN = "anvil"  # switch to "devnet" once devnet/testing.py serves these tests
+DEFAULT_CHAIN = "devnet"
 
 
 def chain_kind() -> str:
