@@ -74,15 +74,28 @@ def decode_transaction(raw: bytes) -> SignedTransactionAPI:
     return PragueTransactionBuilder.decode(raw)
 
 
+def decode_with_sender(raw: bytes, sender: bytes) -> SignedTransactionAPI:
+    """Decode a transaction whose sender the coordinator already recovered (recovery costs ~0.1 ms)."""
+    transaction = decode_transaction(raw)
+    try:
+        transaction.__dict__["sender"] = Address(sender)  # fills py-evm's cached_property
+    except AttributeError:
+        pass
+    return transaction
+
+
 def execute_transaction(
     index: int,
     transaction: SignedTransactionAPI,
     base: FlatState,
     overlay: Writes | None,
     context: BlockContext,
+    view: BlockView | None = None,
 ) -> TxOutcome:
     started = time.perf_counter()
-    state = RecordingState(BlockView(base, overlay), context.execution_context())
+    state = RecordingState(
+        view if view is not None else BlockView(base, overlay), context.execution_context()
+    )
     recorder = state.recorder
     try:
         if transaction.gas > context.gas_limit:
@@ -116,7 +129,13 @@ def execute_transaction(
     )
 
 
-def reads_still_valid(outcome: TxOutcome, view: BlockView) -> bool:
-    """Block-STM validation by value: every value the execution saw is still what the block holds."""
+def first_stale_read(outcome: TxOutcome, view: BlockView) -> Key | None:
+    """Block-STM validation by value: the first key whose value changed since the execution read it.
+
+    Comparing values rather than versions is sound because execution is deterministic in what it reads.
+    """
     read = view.read
-    return all(read(key) == value for key, value in outcome.reads.items())
+    for key, value in outcome.reads.items():
+        if read(key) != value:
+            return key
+    return None

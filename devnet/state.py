@@ -113,6 +113,8 @@ class Writes:
             self.credits.pop(address, None)
         for address, credit in later.credits.items():
             self.credits[address] = self.credits.get(address, 0) + credit
+            if self.exists.get(address) is False:
+                self.exists[address] = True  # a credit re-creates an account deleted earlier in the block
         self.nonces.update(later.nonces)
         self.code_hashes.update(later.code_hashes)
         self.codes.update(later.codes)
@@ -238,6 +240,51 @@ class BlockView:
 
     def commit(self, writes: Writes) -> None:
         self.overlay.merge(writes)
+
+
+class LayeredView(BlockView):
+    """A worker's view: its own speculative writes over the coordinator's committed writes over the replica."""
+
+    def __init__(self, base: FlatState, committed: Writes, own: Writes) -> None:
+        super().__init__(base, committed)
+        self.own = own
+
+    def read(self, key: Key) -> Any:
+        kind = key[0]
+        address = key[1]
+        layers = (self.own, self.overlay)
+        if kind == STORAGE:
+            for layer in layers:
+                slots = layer.storage.get(address)
+                if slots is not None and key[2] in slots:
+                    return slots[key[2]]
+                if address in layer.wiped:
+                    return 0
+            return self.base.read(key)
+        if kind == BALANCE:
+            credit = 0
+            for layer in layers:
+                credit += layer.credits.get(address, 0)
+                if address in layer.balances:
+                    return layer.balances[address] + credit
+            return self.base.read(key) + credit
+        if kind == EXISTS:
+            for layer in layers:
+                if address in layer.exists:
+                    return layer.exists[address]
+                if layer.credits.get(address, 0) > 0:
+                    return True
+            return self.base.read(key)
+        for layer in layers:
+            values = layer.nonces if kind == NONCE else layer.code_hashes
+            if address in values:
+                return values[address]
+        return self.base.read(key)
+
+    def code(self, code_hash: bytes) -> bytes:
+        if code_hash in self.own.codes:
+            return self.own.codes[code_hash]
+        return super().code(code_hash)
 
 
 _MISSING = object()

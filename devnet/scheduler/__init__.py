@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eth.abc import SignedTransactionAPI
 
-from devnet.execution import BlockContext, TxOutcome, execute_transaction, reads_still_valid
-from devnet.state import BlockView, FlatState, Writes
+from devnet.execution import BlockContext, TxOutcome, execute_transaction, first_stale_read
+from devnet.state import BlockView, FlatState, Key, Writes
 
 
 @dataclass
@@ -40,6 +41,7 @@ class BlockExecution:
     reexecutions: int = 0
     conflicts: int = 0
     tx_seconds: list[float] = field(default_factory=list)  # per included transaction, accepted execution
+    conflict_keys: Counter[Key] = field(default_factory=Counter)
 
 
 def commit_in_order(
@@ -48,6 +50,7 @@ def commit_in_order(
     context: BlockContext,
     speculative: Callable[[int], TxOutcome | None],
     scheduler: str,
+    on_commit: Callable[[int, Writes], None] | None = None,
 ) -> BlockExecution:
     """Commit a block in order; `speculative(i)` returns an optimistic outcome for transaction i or None."""
     started = time.perf_counter()
@@ -66,10 +69,13 @@ def commit_in_order(
         outcome = speculative(index)
         if outcome is None:
             outcome = execute_transaction(index, pending.tx, base, view.overlay, context)
-        elif not reads_still_valid(outcome, view):
-            result.conflicts += 1
-            result.reexecutions += 1
-            outcome = execute_transaction(index, pending.tx, base, view.overlay, context)
+        else:
+            stale = first_stale_read(outcome, view)
+            if stale is not None:
+                result.conflicts += 1
+                result.reexecutions += 1
+                result.conflict_keys[stale] += 1
+                outcome = execute_transaction(index, pending.tx, base, view.overlay, context)
         if not outcome.valid:
             result.invalid.append((pending, outcome.invalid_reason))
             blocked.add(pending.sender)
@@ -78,6 +84,8 @@ def commit_in_order(
         gas_left -= outcome.gas_used
         result.included.append((pending, outcome))
         result.tx_seconds.append(outcome.seconds)
+        if on_commit is not None:
+            on_commit(index, outcome.writes)
     result.exec_seconds = time.perf_counter() - started
     return result
 

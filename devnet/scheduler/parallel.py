@@ -1,1 +1,211 @@
-"""Placeholder replaced below."""
+"""The parallel schedulers, `block-stm` and `sharded`: worker processes execute, the coordinator commits.
+
+Both hand each worker a share of the block; the workers execute optimistically and stream results back;
+`commit_in_order` accepts a result only if what it read still holds, and otherwise executes the
+transaction again in the coordinator. While it commits, the coordinator streams the committed writes back
+to the workers, so a worker's later transactions see the block as it is being committed (Block-STM,
+arXiv 2203.06871, with the shared-memory multi-version store replaced by this stream, and validation and
+re-execution done by the one process that commits).
+
+They differ in how the block is shared out:
+- block-stm: one sender's transactions to one worker (nonce order), senders spread evenly, so that the
+  workers move through the block side by side near the commit point and conflicts stay local;
+- sharded: transactions grouped by the state they are predicted to write (the sender; the storage keys of
+  their access list that earlier blocks wrote; the slots of the called contract that caused conflicts
+  before), each group on one worker; a transaction whose groups live on different workers is left to
+  the coordinator, which executes it in order while committing.
+
+A block falls back to sequential execution when that is predicted to be faster: few transactions, one
+sender dominating the block (its nonce chain is serial anyway), or recent blocks that mostly conflicted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from devnet.execution import BlockContext, TxOutcome
+from devnet.scheduler import BlockExecution, PendingTx, Scheduler, commit_in_order
+from devnet.state import STORAGE, FlatState, Writes
+from devnet.worker import worker_main
+
+MIN_PARALLEL_TRANSACTIONS = 16
+FLUSH_EVERY = 8  # commits between streamed updates to the workers
+MAX_SENDER_SHARE = 0.5
+MAX_CONFLICT_RATIO = 0.5
+PROBE_EVERY = 8  # blocks: retry parallel execution after falling back for conflicts
+WRITTEN_KEYS_LIMIT = 2_000_000
+
+
+class ParallelScheduler(Scheduler):
+    def __init__(self, name: str, workers: int, base: FlatState) -> None:
+        self.name = name
+        self.workers = max(1, workers)
+        context = multiprocessing.get_context("fork")
+        self.connections: list[Connection] = []
+        self.processes: list[Any] = []
+        for _ in range(self.workers):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=worker_main, args=(child_end, base), daemon=True)
+            process.start()
+            child_end.close()
+            self.connections.append(parent_end)
+            self.processes.append(process)
+        self.conflict_ratio = 0.0
+        self.blocks_since_parallel = 0
+        self.written_storage: set[tuple[bytes, int]] = set()
+        self.hot_contracts: set[bytes] = set()
+
+    # -- worker plumbing -------------------------------------------------------------------------------
+    def _broadcast(self, message: tuple[Any, ...]) -> None:
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        for connection in self.connections:
+            connection.send_bytes(payload)
+
+    def block_committed(self, writes: Writes) -> None:
+        self._broadcast(("apply", writes))
+        if self.name == "sharded":
+            if len(self.written_storage) > WRITTEN_KEYS_LIMIT:
+                self.written_storage.clear()
+            for address, slots in writes.storage.items():
+                self.written_storage.update((address, slot) for slot in slots)
+
+    def state_replaced(self, base: FlatState) -> None:
+        self._broadcast(("reset", base))
+
+    def close(self) -> None:
+        for connection in self.connections:
+            try:
+                connection.send_bytes(pickle.dumps(("stop",)))
+            except OSError:
+                pass
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+        self.connections = []
+        self.processes = []
+
+    # -- choosing how to run a block -------------------------------------------------------------------
+    def _prefer_sequential(self, transactions: Sequence[PendingTx]) -> bool:
+        if len(transactions) < MIN_PARALLEL_TRANSACTIONS or self.workers < 2:
+            return True
+        senders: dict[bytes, int] = {}
+        for pending in transactions:
+            senders[pending.sender] = senders.get(pending.sender, 0) + 1
+        if max(senders.values()) > MAX_SENDER_SHARE * len(transactions):
+            return True
+        if self.conflict_ratio > MAX_CONFLICT_RATIO and self.blocks_since_parallel < PROBE_EVERY:
+            return True
+        return False
+
+    def _assign_block_stm(self, transactions: Sequence[PendingTx]) -> list[int | None]:
+        load = [0] * self.workers
+        owner: dict[bytes, int] = {}
+        assignment: list[int | None] = []
+        for pending in transactions:
+            worker = owner.get(pending.sender)
+            if worker is None:
+                worker = owner[pending.sender] = load.index(min(load))
+            load[worker] += 1
+            assignment.append(worker)
+        return assignment
+
+    def predicted_keys(self, pending: PendingTx) -> list[Any]:
+        keys: list[Any] = [("sender", pending.sender)]
+        tx = pending.tx
+        access_list = getattr(tx, "access_list", ()) if int(tx.type_id or 0) else ()
+        if access_list:
+            for address, slots in access_list:
+                keys += [
+                    (bytes(address), slot) for slot in slots if (bytes(address), slot) in self.written_storage
+                ]
+        elif tx.to and bytes(tx.to) in self.hot_contracts:
+            keys.append(("hot", bytes(tx.to)))
+        return keys
+
+    def _assign_sharded(self, transactions: Sequence[PendingTx]) -> list[int | None]:
+        load = [0] * self.workers
+        owner: dict[Any, int] = {}
+        crossed: set[bytes] = set()
+        assignment: list[int | None] = []
+        for pending in transactions:
+            keys = self.predicted_keys(pending)
+            owners = {owner[key] for key in keys if key in owner}
+            if pending.sender in crossed or len(owners) > 1:
+                crossed.add(pending.sender)
+                assignment.append(None)  # crosses groups: the coordinator runs it in order
+                continue
+            worker = owners.pop() if owners else load.index(min(load))
+            for key in keys:
+                owner[key] = worker
+            load[worker] += 1
+            assignment.append(worker)
+        return assignment
+
+    # -- running a block -------------------------------------------------------------------------------
+    def execute(
+        self, base: FlatState, transactions: Sequence[PendingTx], context: BlockContext
+    ) -> BlockExecution:
+        if self._prefer_sequential(transactions):
+            self.blocks_since_parallel += 1
+            return commit_in_order(base, transactions, context, lambda index: None, "sequential")
+        self.blocks_since_parallel = 0
+        if self.name == "sharded":
+            assignment = self._assign_sharded(transactions)
+        else:
+            assignment = self._assign_block_stm(transactions)
+        shares: list[list[tuple[int, bytes, bytes]]] = [[] for _ in self.connections]
+        for index, worker in enumerate(assignment):
+            if worker is not None:
+                pending = transactions[index]
+                shares[worker].append((index, pending.raw, pending.sender))
+        for connection, share in zip(self.connections, shares, strict=True):
+            connection.send_bytes(pickle.dumps(("block", context, share), protocol=pickle.HIGHEST_PROTOCOL))
+
+        results: dict[int, TxOutcome] = {}
+        delta = Writes()
+        unsent = 0
+        sent_frontier = 0
+
+        def flush(next_index: int) -> None:
+            nonlocal delta, unsent, sent_frontier
+            if unsent or next_index > sent_frontier:
+                self._broadcast(("committed", next_index, delta))
+                delta = Writes()
+                unsent = 0
+                sent_frontier = next_index
+
+        def on_commit(index: int, writes: Writes) -> None:
+            nonlocal unsent
+            delta.merge(writes)
+            unsent += 1
+            if unsent >= FLUSH_EVERY:
+                flush(index + 1)
+
+        def speculative(index: int) -> TxOutcome | None:
+            if assignment[index] is None:
+                return None
+            while index not in results:
+                flush(index)
+                for connection in wait(self.connections):
+                    message = connection.recv()  # type: ignore[union-attr]
+                    if message[0] == "outcome":
+                        results[message[1].index] = message[1]
+            return results.pop(index)
+
+        execution = commit_in_order(base, transactions, context, speculative, self.name, on_commit)
+        self._broadcast(("end",))
+        for connection in self.connections:
+            while connection.recv()[0] != "ended":
+                pass
+        included = max(len(execution.included), 1)
+        self.conflict_ratio = execution.conflicts / included
+        if self.name == "sharded":
+            for key, count in execution.conflict_keys.items():
+                if key[0] == STORAGE and count > 1:
+                    self.hot_contracts.add(key[1])
+        return execution

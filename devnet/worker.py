@@ -1,0 +1,92 @@
+"""A persistent worker process: a replica of the state, and optimistic execution of its share of a block.
+
+The replica is kept current by the net writes of every committed block (sent by the coordinator), so no
+process is forked per block and no worker opens the node's database. During a block the worker executes its
+assigned transactions in block order against the replica, plus the writes the coordinator has committed so
+far in this block (streamed to it), plus its own not-yet-committed results (so one sender's transactions
+see each other). Whatever it gets wrong, the coordinator's validation catches.
+
+Messages from the coordinator:
+    ("reset", FlatState)                          replace the replica
+    ("apply", Writes)                             a block was committed
+    ("block", BlockContext, [(index, raw, sender)]) execute these
+    ("committed", next_index, Writes)             writes committed since the last message; every
+                                                  transaction below next_index is settled
+    ("end",)                                      the block is committed: drop what is left
+    ("stop",)
+Messages to the coordinator: ("outcome", TxOutcome) per executed transaction; ("ended",) after "end".
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import deque
+from multiprocessing.connection import Connection
+from typing import Any
+
+from devnet.execution import BlockContext, TxOutcome, decode_with_sender, execute_transaction
+from devnet.state import FlatState, LayeredView, Writes
+
+
+class WorkerBlock:
+    """The state of one block inside a worker."""
+
+    def __init__(self, base: FlatState, context: BlockContext) -> None:
+        self.base = base
+        self.context = context
+        self.committed = Writes()
+        self.frontier = 0
+        self.own: list[TxOutcome] = []
+        self.own_writes = Writes()
+
+    def on_committed(self, next_index: int, writes: Writes) -> None:
+        self.committed.merge(writes)
+        if next_index > self.frontier:
+            self.frontier = next_index
+            self.own = [outcome for outcome in self.own if outcome.index >= next_index]
+            self.own_writes = Writes()
+            for outcome in self.own:
+                self.own_writes.merge(outcome.writes)
+
+    def execute(self, index: int, raw: bytes, sender: bytes) -> TxOutcome:
+        transaction = decode_with_sender(raw, sender)
+        view = LayeredView(self.base, self.committed, self.own_writes)
+        outcome = execute_transaction(index, transaction, self.base, None, self.context, view=view)
+        if outcome.valid:
+            self.own.append(outcome)
+            self.own_writes.merge(outcome.writes)
+        return outcome
+
+
+def _receive(connection: Connection) -> Any:
+    # Messages are pickled once by the coordinator and sent as bytes to every worker.
+    return pickle.loads(connection.recv_bytes())  # noqa: S301 - our own coordinator, over a private pipe
+
+
+def worker_main(connection: Connection, base: FlatState) -> None:
+    block: WorkerBlock | None = None
+    queue: deque[tuple[int, bytes, bytes]] = deque()
+    while True:
+        # Between transactions, take in whatever the coordinator sent (committed writes, the block's end).
+        while not queue or connection.poll():
+            message = _receive(connection)
+            kind = message[0]
+            if kind == "committed":
+                if block is not None:
+                    block.on_committed(message[1], message[2])
+            elif kind == "block":
+                block = WorkerBlock(base, message[1])
+                queue = deque(message[2])
+            elif kind == "end":
+                block = None
+                queue.clear()
+                connection.send(("ended",))
+            elif kind == "apply":
+                base.apply(message[1])
+            elif kind == "reset":
+                base = message[1]
+            elif kind == "stop":
+                return
+        assert block is not None  # noqa: S101 - a queue only exists inside a block
+        index, raw, sender = queue.popleft()
+        connection.send(("outcome", block.execute(index, raw, sender)))
