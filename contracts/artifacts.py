@@ -71,11 +71,11 @@ def _package_version(package_dir: Path) -> str:
 def compute_sources_hash() -> str:
     """The hash build.mjs would record if it ran now (needs node_modules, not the compiler).
 
-    Inputs: every `contracts/src/*.sol` on disk (so adding or removing a contract changes the hash), the build
+    Inputs: every `contracts/src/**/*.sol` on disk (so adding or removing a contract changes the hash), the build
     script, and the OpenZeppelin files the last build used (a new import changes one of our sources anyway).
     """
     recorded = read_build_info()
-    files = [path.relative_to(REPO_ROOT).as_posix() for path in SOURCES_DIR.glob("*.sol")]
+    files = [path.relative_to(REPO_ROOT).as_posix() for path in SOURCES_DIR.rglob("*.sol")]
     files.append(BUILD_SCRIPT.relative_to(REPO_ROOT).as_posix())
     files += [file for file in recorded["inputs"] if file.startswith("node_modules/")]
     lines = "".join(f"{file} {_sha256_file(REPO_ROOT / file)}\n" for file in sorted(files))

@@ -28,10 +28,12 @@ const SETTINGS = {
 
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 
+// contracts/src/*.sol, and test doubles in contracts/src/testing/*.sol.
 const sources = {};
-for (const name of readdirSync(SOURCE_DIR).sort()) {
+for (const name of readdirSync(SOURCE_DIR, { recursive: true }).sort()) {
   if (name.endsWith(".sol")) {
-    sources[`src/${name}`] = { content: readFileSync(path.join(SOURCE_DIR, name), "utf8") };
+    const unit = `src/${name.split(path.sep).join("/")}`;
+    sources[unit] = { content: readFileSync(path.join(SOURCE_DIR, name), "utf8") };
   }
 }
 

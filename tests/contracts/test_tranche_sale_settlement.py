@@ -7,7 +7,7 @@ treasury's balances change by exactly the amounts paid out, with no gas in betwe
 import pytest
 from eth_utils import keccak
 
-from tests.contracts.support import CLAIM_PERIOD, ETH_TERMS, FINALIZE_GRACE, SaleState
+from tests.contracts.support import CLAIM_PERIOD, ETH_TERMS, FINALIZE_GRACE, Allocation, SaleState
 
 ETHER = 10**18
 TOKENS_PER_WEI = 1_000  # 0.001 ETH per whole token
@@ -301,3 +301,42 @@ def test_stablecoin_refunds(deploy_sale, accounts):
     _refund(sale, alice)
     assert sale.payment_balance(alice) == 500_000_000
     assert sale.payment_balance(sale.sale.address) == 0
+
+
+def _reentrant_investor(sale, accounts):
+    investor = sale.chain.deploy("ReentrantInvestor", sale.sale.address, sender=accounts.outsider.address)
+    sale.allowlist(investor.address)
+    return investor
+
+
+def test_a_refund_cannot_be_reentered(sale, accounts, reverts):
+    investor = _reentrant_investor(sale, accounts)
+    sale.open()
+    sale.chain.send(investor.functions.buy(), accounts.outsider.address, ETHER // 2)
+    sale.close()
+    sale.chain.send(sale.sale.functions.enterRefundMode(), accounts.outsider.address)
+    sale.chain.send(investor.functions.setAttack(1), accounts.outsider.address)
+    with reverts(sale.sale, "ReentrancyGuardReentrantCall"):
+        sale.sale.functions.refund(investor.address).transact({"from": accounts.outsider.address})
+    sale.chain.send(investor.functions.setAttack(0), accounts.outsider.address)
+    _refund(sale, investor.address)
+    assert sale.chain.balance(investor.address) == ETHER // 2
+    assert sale.chain.balance(sale.sale.address) == 0
+
+
+def test_a_claim_refund_cannot_be_reentered(deploy_sale, accounts, reverts):
+    sale = deploy_sale(allocation=Allocation.PRO_RATA, hardCap=2 * ETHER)
+    investor = _reentrant_investor(sale, accounts)
+    sale.allowlist(accounts.investors[0].address)
+    sale.open()
+    sale.chain.send(investor.functions.buy(), accounts.outsider.address, 2 * ETHER)
+    sale.buy(accounts.investors[0].address, 2 * ETHER)
+    sale.close()
+    sale.finalize()
+    sale.chain.send(investor.functions.setAttack(2), accounts.outsider.address)
+    with reverts(sale.sale, "ReentrancyGuardReentrantCall"):
+        sale.sale.functions.claim(investor.address).transact({"from": accounts.outsider.address})
+    sale.chain.send(investor.functions.setAttack(0), accounts.outsider.address)
+    _claim(sale, investor.address)
+    assert sale.chain.balance(investor.address) == ETHER  # half of its 2 ETH bought tokens
+    assert sale.tokens(investor.address) == ETHER * TOKENS_PER_WEI
