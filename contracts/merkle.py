@@ -1,21 +1,28 @@
-"""Merkle trees of eligible wallets, as OpenZeppelin's StandardMerkleTree builds them for `["address"]` leaves.
+"""Merkle trees as OpenZeppelin's StandardMerkleTree (`@openzeppelin/merkle-tree`) builds them.
 
-A leaf is keccak256(keccak256(abi.encode(wallet))) (double hashing, so a leaf can never be taken for an inner
-node); pairs are hashed in sorted order, which is what `MerkleProof.verify` in the sale expects. Leaves are
-sorted by hash and laid out like `@openzeppelin/merkle-tree`, so roots and proofs match that library's.
+A leaf is keccak256(keccak256(abi.encode(values))) (double hashing, so a leaf can never be taken for an inner
+node); pairs are hashed in sorted order, which is what OpenZeppelin's `MerkleProof.verify` expects. Leaves are
+sorted by hash and laid out in one array like the JavaScript library's, so roots and proofs match its own.
+TrancheSale's Merkle mode uses leaves of type `["address"]`: `WalletMerkleTree.of(wallets)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 
+def standard_leaf_hash(types: Sequence[str], values: Sequence[Any]) -> bytes:
+    return keccak(keccak(encode(list(types), list(values))))
+
+
 def leaf_hash(wallet: str) -> bytes:
-    return keccak(keccak(encode(["address"], [to_checksum_address(wallet)])))
+    """The leaf of one wallet in a `["address"]` tree, as TrancheSale computes it."""
+    return standard_leaf_hash(["address"], [to_checksum_address(wallet)])
 
 
 def _hash_pair(a: bytes, b: bytes) -> bytes:
@@ -23,37 +30,61 @@ def _hash_pair(a: bytes, b: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class WalletMerkleTree:
-    """`tree[0]` is the root; leaves occupy the last `len(wallets)` positions."""
+class StandardMerkleTree:
+    """`tree[0]` is the root; the leaves fill the last positions of the array, sorted by hash."""
 
+    types: tuple[str, ...]
     tree: tuple[bytes, ...]
-    leaf_index: dict[str, int]  # checksummed wallet -> position in `tree`
+    leaf_index: dict[bytes, int]  # leaf hash -> position in `tree`
 
     @classmethod
-    def of(cls, wallets: Iterable[str]) -> WalletMerkleTree:
-        unique = sorted({to_checksum_address(w) for w in wallets}, key=leaf_hash)
-        if not unique:
-            raise ValueError("a Merkle tree needs at least one wallet")
-        size = 2 * len(unique) - 1
+    def of(cls, values: Iterable[Sequence[Any]], types: Sequence[str]) -> StandardMerkleTree:
+        leaves = sorted({standard_leaf_hash(types, v) for v in values})
+        if not leaves:
+            raise ValueError("a Merkle tree needs at least one leaf")
+        size = 2 * len(leaves) - 1
         tree: list[bytes] = [b""] * size
-        leaf_index: dict[str, int] = {}
-        for i, wallet in enumerate(unique):
-            leaf_index[wallet] = size - 1 - i
-            tree[size - 1 - i] = leaf_hash(wallet)
-        for i in range(size - 1 - len(unique), -1, -1):
+        for i, leaf in enumerate(leaves):
+            tree[size - 1 - i] = leaf
+        for i in range(size - 1 - len(leaves), -1, -1):
             tree[i] = _hash_pair(tree[2 * i + 1], tree[2 * i + 2])
-        return cls(tree=tuple(tree), leaf_index=leaf_index)
+        return cls(
+            types=tuple(types),
+            tree=tuple(tree),
+            leaf_index={leaf: size - 1 - i for i, leaf in enumerate(leaves)},
+        )
 
     @property
     def root(self) -> bytes:
         return self.tree[0]
 
-    def proof(self, wallet: str) -> list[bytes]:
-        """Sibling hashes from the wallet's leaf up to the root; KeyError if the wallet is not in the tree."""
-        index = self.leaf_index[to_checksum_address(wallet)]
+    def proof(self, values: Sequence[Any]) -> list[bytes]:
+        """Sibling hashes from the leaf of `values` up to the root; KeyError if it is not in the tree."""
+        index = self.leaf_index[standard_leaf_hash(self.types, values)]
         proof: list[bytes] = []
         while index > 0:
-            sibling = index - 1 if index % 2 == 0 else index + 1
-            proof.append(self.tree[sibling])
+            proof.append(self.tree[index - 1 if index % 2 == 0 else index + 1])
             index = (index - 1) // 2
         return proof
+
+
+@dataclass(frozen=True)
+class WalletMerkleTree:
+    """The eligible wallets of a TrancheSale in Merkle mode."""
+
+    standard: StandardMerkleTree
+
+    @classmethod
+    def of(cls, wallets: Iterable[str]) -> WalletMerkleTree:
+        return cls(StandardMerkleTree.of([(to_checksum_address(w),) for w in wallets], ["address"]))
+
+    @property
+    def root(self) -> bytes:
+        return self.standard.root
+
+    @property
+    def tree(self) -> tuple[bytes, ...]:
+        return self.standard.tree
+
+    def proof(self, wallet: str) -> list[bytes]:
+        return self.standard.proof((to_checksum_address(wallet),))

@@ -1,9 +1,16 @@
 """The committed artifacts match the Solidity sources (rebuild with `node contracts/build.mjs`)."""
 
 import re
+from pathlib import Path
 
 from contracts import load_artifact
-from contracts.artifacts import artifact_names, artifacts_are_current, compute_sources_hash, read_build_info
+from contracts.artifacts import (
+    SOURCES_DIR,
+    artifact_names,
+    artifacts_are_current,
+    compute_sources_hash,
+    read_build_info,
+)
 
 
 def test_artifacts_match_sources() -> None:
@@ -28,3 +35,16 @@ def test_every_contract_has_abi_and_bytecode() -> None:
         # EIP-170: deployed code above 24,576 bytes cannot be deployed on mainnet-like chains.
         assert 0 < (len(artifact.deployed_bytecode) - 2) // 2 <= 24_576
         assert any(entry.get("type") == "constructor" for entry in artifact.abi)
+
+
+def test_every_custom_error_of_ours_has_a_test() -> None:
+    """Each `error X(...)` declared in contracts/src is asserted by name in some `reverts(...)` of these tests."""
+    declared = {
+        match
+        for path in SOURCES_DIR.rglob("*.sol")
+        for match in re.findall(r"^\s*error (\w+)\(", path.read_text(), flags=re.MULTILINE)
+    }
+    tests = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
+    untested = sorted(name for name in declared if not re.search(rf'reverts\([^)]*?"{name}"', tests))
+    assert declared
+    assert untested == []

@@ -3,7 +3,7 @@
 import pytest
 from eth_utils import keccak
 
-from contracts.merkle import WalletMerkleTree, leaf_hash
+from contracts.merkle import StandardMerkleTree, WalletMerkleTree, leaf_hash
 from contracts.vouchers import Voucher, sign_voucher, voucher_digest
 from tests.contracts.support import Eligibility
 
@@ -15,6 +15,22 @@ ALICE_ID = keccak(text="investor:alice")
 
 
 # ---------------------------------------------------------------------------------------------- Merkle
+
+
+def test_tree_matches_a_tree_dumped_by_openzeppelin_merkle_tree():
+    """`StandardMerkleTree.of(values, ["address", "uint256"]).dump()` of @openzeppelin/merkle-tree."""
+    wallet = "0x80d628ff4AC2aFf620C3474663F1e559234bbE0c"
+    tree = StandardMerkleTree.of([(wallet, 0), (wallet, 1), (wallet, 2)], ["address", "uint256"])
+    assert [node.hex() for node in tree.tree] == [
+        "0fecce441c7468f17e3fe4a5f211b77a15b27c9ab3d33317df385dfbe5487034",
+        "636ab2686ee3036244cf3d6b5574e051e4b20a3577b008975dbcca6dde2897d2",
+        "d90245da324d7908326a3d56a9659741551a4603c397bf4dd373976bd85660e7",
+        "36fb17c97ec80bb961ff0adff1af4a2a34847ecc40653c162e327117a76e3ec9",
+        "1867c4ebd455913e429523a5c2d4b3a79f58068b5a25af911956245ed03a659d",
+    ]
+    # treeIndex of each value in the dump: 0 -> 4, 1 -> 3, 2 -> 2
+    assert tree.proof((wallet, 0)) == [tree.tree[3], tree.tree[2]]
+    assert tree.proof((wallet, 2)) == [tree.tree[1]]
 
 
 def test_tree_layout_matches_openzeppelin():
