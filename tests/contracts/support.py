@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +23,7 @@ from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
 from contracts import load_artifact
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from devnet.testing import anvil_process, node_process
 
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 31337
@@ -43,58 +38,12 @@ def chain_kind() -> str:
 # ---------------------------------------------------------------------------------------------- the node
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def _own_anvil() -> Iterator[str]:
-    """Fallback while devnet/testing.py is not there: anvil with its default mnemonic and accounts."""
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - fixed binary from node_modules
-        [
-            str(REPO_ROOT / "node_modules/.bin/anvil"),
-            "--port",
-            str(port),
-            "--silent",
-            "--chain-id",
-            str(CHAIN_ID),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(Exception):
-                if Web3(Web3.HTTPProvider(url)).is_connected():
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("anvil did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def node(kind: str) -> contextlib.AbstractContextManager[str]:
-    try:
-        from devnet import testing
-    except ImportError:
-        testing = None
+    """Start the node for the session: `devnet` (with TRANCHE_TEST_SCHEDULER, default sequential) or `anvil`."""
     if kind == "anvil":
-        if testing is not None and hasattr(testing, "anvil_process"):
-            return testing.anvil_process()  # type: ignore[no-any-return]
-        return _own_anvil()
+        return anvil_process()
     if kind == "devnet":
-        if testing is None or not hasattr(testing, "node_process"):
-            pytest.exit("TRANCHE_TEST_CHAIN=devnet but devnet/testing.py has no node_process()", returncode=4)
-        return testing.node_process()  # type: ignore[no-any-return]
+        return node_process(scheduler=os.environ.get("TRANCHE_TEST_SCHEDULER") or "sequential")
     raise pytest.UsageError(f"TRANCHE_TEST_CHAIN must be devnet or anvil, not {kind!r}")
 
 
