@@ -230,6 +230,8 @@ class Chain:
         self.snapshots: dict[int, Snapshot] = {}
         self._snapshot_ids = itertools.count(1)
         self.listeners: list[Callable[[Block], None]] = []
+        self.last_context: BlockContext | None = None
+        self.last_candidates: list[PendingTx] = []
         self.data_dir = data_dir
         self.store = NodeStore(data_dir / "nodes.log" if data_dir else None)
         self.db = AtomicDB(self.store)
@@ -460,6 +462,7 @@ class Chain:
             candidates = self.pool.candidates(
                 lambda sender: int(flat.read((1, sender))), context.base_fee, max_transactions
             )
+            self.last_context, self.last_candidates = context, candidates  # for equivalence checks
             execution = self.scheduler.execute(flat, candidates, context)
             block = self._commit(context, execution, extra_data)
             metrics = BlockMetrics(

@@ -54,6 +54,9 @@ class ParallelScheduler(Scheduler):
             child_end.close()
             self.connections.append(parent_end)
             self.processes.append(process)
+        self.min_transactions = MIN_PARALLEL_TRANSACTIONS
+        self.max_sender_share = MAX_SENDER_SHARE
+        self.max_conflict_ratio = MAX_CONFLICT_RATIO
         self.conflict_ratio = 0.0
         self.blocks_since_parallel = 0
         self.written_storage: set[tuple[bytes, int]] = set()
@@ -91,14 +94,14 @@ class ParallelScheduler(Scheduler):
 
     # -- choosing how to run a block -------------------------------------------------------------------
     def _prefer_sequential(self, transactions: Sequence[PendingTx]) -> bool:
-        if len(transactions) < MIN_PARALLEL_TRANSACTIONS or self.workers < 2:
+        if len(transactions) < self.min_transactions or self.workers < 2:
             return True
         senders: dict[bytes, int] = {}
         for pending in transactions:
             senders[pending.sender] = senders.get(pending.sender, 0) + 1
-        if max(senders.values()) > MAX_SENDER_SHARE * len(transactions):
+        if max(senders.values()) > self.max_sender_share * len(transactions):
             return True
-        if self.conflict_ratio > MAX_CONFLICT_RATIO and self.blocks_since_parallel < PROBE_EVERY:
+        if self.conflict_ratio > self.max_conflict_ratio and self.blocks_since_parallel < PROBE_EVERY:
             return True
         return False
 
