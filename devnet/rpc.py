@@ -247,7 +247,11 @@ def parse_log_filter(params: dict[str, Any], chain: Chain) -> tuple[LogFilter, b
             topics.append({parse_data(t) for t in topic})
     block_hash = parse_data(params["blockHash"]) if params.get("blockHash") else None
     from_block = resolve_number(params.get("fromBlock", "latest"), chain) if "fromBlock" in params else None
-    to_block = resolve_number(params.get("toBlock", "latest"), chain) if "toBlock" in params else None
+    # An open end ("latest") follows the head: a filter installed now still sees later blocks.
+    to_tag = params.get("toBlock")
+    to_block = (
+        None if to_tag in (None, "latest", "pending", "safe", "finalized") else resolve_number(to_tag, chain)
+    )
     return LogFilter(from_block, to_block, address_set, topics), block_hash
 
 

@@ -16,7 +16,6 @@ folded into the balance the moment the same transaction reads that balance.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -24,6 +23,7 @@ from typing import Any, NamedTuple
 from eth.abc import AtomicDatabaseAPI, ExecutionContextAPI, MetaWitnessAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.db.account import AccountDB
+from eth.db.journal import get_next_checkpoint
 from eth.typing import JournalDBCheckpoint
 from eth.vm.forks.prague.state import PragueState
 from eth_hash.auto import keccak
@@ -288,7 +288,6 @@ class LayeredView(BlockView):
 
 
 _MISSING = object()
-_checkpoints = itertools.count(1)
 
 
 class RecordingAccountDB(AccountDB):
@@ -319,8 +318,8 @@ class RecordingAccountDB(AccountDB):
             self._journal.append((container, key, container.get(key, _MISSING)))
 
     def record(self) -> JournalDBCheckpoint:
-        # Checkpoint ids must be unique: py-evm's transient storage journals under the same ids.
-        checkpoint = JournalDBCheckpoint(next(_checkpoints))
+        # py-evm's own counter: transient storage journals under these ids next to ids of its own.
+        checkpoint = get_next_checkpoint()
         self._checkpoints[checkpoint] = len(self._journal)
         return checkpoint
 
