@@ -90,4 +90,5 @@ def compute_sources_hash() -> str:
 
 
 def artifacts_are_current() -> bool:
-    return compute_sources_hash() == read_build_info()["sourcesHash"]
+    recorded: str = read_build_info()["sourcesHash"]
+    return compute_sources_hash() == recorded

@@ -12,7 +12,8 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 VOUCHER_FIELDS = [
     {"name": "investorId", "type": "bytes32"},
