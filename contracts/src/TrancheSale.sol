@@ -146,6 +146,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     error NotAllowlisted(address wallet);
     error InvalidMerkleProof(address wallet);
     error VoucherExpired(uint64 expiry);
+    error MissingInvestorId();
     error VoucherWalletMismatch(address voucherWallet, address wallet);
     error InvalidVoucherSignature(address signer);
     error InvestorMinimumNotMet(uint256 total, uint256 minimum);
@@ -549,6 +550,8 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     {
         if (block.timestamp > voucher.expiry) revert VoucherExpired(voucher.expiry);
         if (voucher.wallet != wallet) revert VoucherWalletMismatch(voucher.wallet, wallet);
+        // Totals are kept per investor id; id 0 would fall back to per-wallet totals and lose that guarantee.
+        if (voucher.investorId == bytes32(0)) revert MissingInvestorId();
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(hashVoucher(voucher), signature);
         if (error != ECDSA.RecoverError.NoError || !hasRole(VOUCHER_SIGNER_ROLE, signer)) {
             revert InvalidVoucherSignature(signer);

@@ -242,3 +242,36 @@ def test_distributor_buys_with_the_beneficiarys_voucher(voucher_sale, accounts, 
     assert voucher_sale.events(receipt, "Purchased")[0]["investorId"] == ALICE_ID
     with reverts(voucher_sale.sale, "VoucherWalletMismatch", alice, bob):
         voucher_sale.buy_for(bob, ETHER, voucher=voucher, signature=signature)
+
+
+def test_a_voucher_without_investor_id_is_refused(voucher_sale, accounts, reverts):
+    alice = accounts.investors[0].address
+    voucher = _voucher(alice, investor_id=bytes(32))
+    voucher_sale.open()
+    with reverts(voucher_sale.sale, "MissingInvestorId"):
+        voucher_sale.buy(
+            alice, ETHER, voucher=voucher, signature=_sign(voucher_sale, voucher, accounts.signer.key)
+        )
+
+
+def test_a_voucher_is_valid_up_to_and_including_its_expiry(voucher_sale, accounts):
+    """Timestamps are set exactly; gas is given so that web3 does not estimate against another timestamp."""
+    alice = accounts.investors[0].address
+    chain = voucher_sale.chain
+    voucher_sale.open()
+    expiry = chain.now() + 50
+    voucher = _voucher(alice, expiry=expiry)
+    purchase = voucher_sale.sale.functions.buyWithVoucher(
+        ETHER, voucher.as_tuple(), _sign(voucher_sale, voucher, accounts.signer.key)
+    )
+    chain.w3.provider.make_request("evm_setNextBlockTimestamp", [expiry])
+    receipt = chain.w3.eth.wait_for_transaction_receipt(
+        purchase.transact({"from": alice, "value": ETHER, "gas": 500_000})
+    )
+    assert (receipt["status"], chain.now()) == (1, expiry)
+    chain.w3.provider.make_request("evm_setNextBlockTimestamp", [expiry + 1])
+    receipt = chain.w3.eth.wait_for_transaction_receipt(
+        purchase.transact({"from": alice, "value": ETHER, "gas": 500_000})
+    )
+    assert (receipt["status"], chain.now()) == (0, expiry + 1)
+    assert voucher_sale.sale.functions.contributionOf(alice).call() == ETHER

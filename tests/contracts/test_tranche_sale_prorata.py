@@ -231,3 +231,24 @@ def test_a_first_come_first_served_purchase_also_writes_the_running_total(deploy
     receipt = sale.buy(alice, ETHER)
     expected = {_mapping_slot("address", alice, _slot("_positions")), _word(_slot("_runningTotal"))}
     assert_writes_exactly(sale.chain, receipt, sale.sale.address, expected)
+
+
+def test_oversubscribed_stablecoin_sale_refunds_in_the_stablecoin(deploy_sale, accounts):
+    sale = deploy_sale(stablecoin=True, allocation=Allocation.PRO_RATA, hardCap=5_000 * 10**6)
+    wallets = [i.address for i in accounts.investors[:3]]
+    sale.allowlist(*wallets)
+    sale.open()
+    contributions = [4_000 * 10**6, 2_500 * 10**6 + 1, 1_234_567_891]
+    for wallet, amount in zip(wallets, contributions, strict=True):
+        sale.buy(wallet, amount)
+    sale.close()
+    sale.finalize()
+    total = sum(contributions)
+    for wallet, contributed in zip(wallets, contributions, strict=True):
+        _claim(sale, wallet)
+        paid = contributed * 5_000 * 10**6 // total
+        assert sale.payment_balance(wallet) == contributed - paid
+        assert sale.tokens(wallet) == paid * 10**18 // 500_000
+    sale.chain.send(sale.sale.functions.withdrawProceeds(), accounts.outsider.address)
+    assert sale.payment_balance(sale.sale.address) == 0
+    assert sale.payment_balance(accounts.treasury.address) <= 5_000 * 10**6

@@ -210,3 +210,25 @@ def test_invalid_configurations_are_refused(deploy_sale, chain, accounts, revert
     )
     with reverts(factory, "InvalidConfiguration", reason):
         factory.constructor(sale_config_tuple(config)).transact({"from": accounts.platform.address})
+
+
+def test_purchases_are_accepted_from_start_until_one_second_before_end(sale, accounts):
+    """Timestamps are set exactly; gas is given so that web3 does not estimate against another timestamp."""
+    alice = accounts.investors[0].address
+    chain = sale.chain
+
+    def buy_at(timestamp):
+        chain.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+        tx = sale.sale.functions.buy(MIN).transact({"from": alice, "value": MIN, "gas": 300_000})
+        receipt = chain.w3.eth.wait_for_transaction_receipt(tx)
+        assert chain.now() == timestamp
+        return receipt["status"]
+
+    chain.travel_to(sale.start - 2)
+    assert [buy_at(sale.start - 1), buy_at(sale.start), buy_at(sale.end - 1), buy_at(sale.end)] == [
+        0,
+        1,
+        1,
+        0,
+    ]
+    assert sale.sale.functions.contributionOf(alice).call() == 2 * MIN

@@ -340,3 +340,13 @@ def test_a_claim_refund_cannot_be_reentered(deploy_sale, accounts, reverts):
     _claim(sale, investor.address)
     assert sale.chain.balance(investor.address) == ETHER  # half of its 2 ETH bought tokens
     assert sale.tokens(investor.address) == ETHER * TOKENS_PER_WEI
+
+
+def test_exactly_the_soft_cap_is_a_success(sale, accounts, reverts):
+    sale.open()
+    sale.buy(accounts.investors[0].address, SOFT_CAP)
+    sale.close()
+    with reverts(sale.sale, "RefundModeUnavailable", SOFT_CAP, sale.end + FINALIZE_GRACE):
+        sale.sale.functions.enterRefundMode().transact({"from": accounts.outsider.address})
+    sale.finalize()
+    assert sale.sale.functions.state().call() == SaleState.FINALIZED
