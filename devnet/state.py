@@ -574,7 +574,11 @@ class RecordingState(PragueState):
 
 
 def apply_writes_to_account_db(account_db: AccountDB, writes: Writes) -> None:
-    """Apply a block's net writes to py-evm's trie-backed `AccountDB` (which then gives the state root)."""
+    """Apply a block's net writes to py-evm's trie-backed `AccountDB` (which then gives the state root).
+
+    Each touched account's record is written once (one RLP encoding), through the database's own
+    `_get_account`/`_set_account`, instead of one `set_*` call per field.
+    """
     for address in writes.touched_addresses():
         canonical = Address(address)
         if writes.exists.get(address) is False:
@@ -582,27 +586,23 @@ def apply_writes_to_account_db(account_db: AccountDB, writes: Writes) -> None:
             continue
         if address in writes.wiped:
             account_db.delete_storage(canonical)
-        account_db.touch_account(canonical)
-        if address in writes.nonces:
-            account_db.set_nonce(canonical, writes.nonces[address])
-        if address in writes.code_hashes:
-            code_hash = writes.code_hashes[address]
-            if code_hash == EMPTY_SHA3:
-                account_db.delete_code(canonical)
-            else:
-                code = writes.codes.get(code_hash)
-                if code is None:
-                    # An account re-pointed at code another account already had.
-                    code = account_db._journaldb[code_hash]
-                account_db.set_code(canonical, code)
-        balance = writes.balances.get(address)
-        credit = writes.credits.get(address, 0)
-        if balance is not None or credit:
-            if balance is None:
-                balance = account_db.get_balance(canonical)
-            account_db.set_balance(canonical, balance + credit)
-        for slot, value in writes.storage.get(address, {}).items():
-            account_db.set_storage(canonical, slot, value)
+        account = account_db._get_account(canonical)
+        code_hash = writes.code_hashes.get(address, account.code_hash)
+        if code_hash != account.code_hash and code_hash != EMPTY_SHA3:
+            code = writes.codes.get(code_hash)
+            if code is not None:
+                account_db._journaldb[code_hash] = code
+        balance = writes.balances.get(address, account.balance) + writes.credits.get(address, 0)
+        account_db._set_account(
+            canonical,
+            account.copy(
+                nonce=writes.nonces.get(address, account.nonce), balance=balance, code_hash=code_hash
+            ),
+        )
+        slots = writes.storage.get(address)
+        if slots:
+            for slot, value in slots.items():
+                account_db.set_storage(canonical, slot, value)
 
 
 def flat_state_from_accounts(

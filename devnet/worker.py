@@ -20,10 +20,12 @@ Messages to the coordinator: ("outcome", TxOutcome) per executed transaction; ("
 from __future__ import annotations
 
 import pickle
+import time
 from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
+from devnet.chain import quiet_garbage_collector
 from devnet.execution import BlockContext, TxOutcome, decode_with_sender, execute_transaction
 from devnet.state import FlatState, LayeredView, Writes
 
@@ -41,17 +43,22 @@ class WorkerBlock:
 
     def on_committed(self, next_index: int, writes: Writes) -> None:
         self.committed.merge(writes)
-        if next_index > self.frontier:
-            self.frontier = next_index
-            self.own = [outcome for outcome in self.own if outcome.index >= next_index]
+        self.frontier = max(self.frontier, next_index)
+        settled = sum(1 for outcome in self.own if outcome.index < self.frontier)
+        if settled and settled * 2 >= len(self.own):
+            # Rebuilt only once half of its results are settled (amortised linear): until then a settled
+            # result may shadow a newer committed value, which validation catches like any stale read.
+            self.own = [outcome for outcome in self.own if outcome.index >= self.frontier]
             self.own_writes = Writes()
             for outcome in self.own:
                 self.own_writes.merge(outcome.writes)
 
     def execute(self, index: int, raw: bytes, sender: bytes) -> TxOutcome:
+        started = time.perf_counter()
         transaction = decode_with_sender(raw, sender)
         view = LayeredView(self.base, self.committed, self.own_writes)
         outcome = execute_transaction(index, transaction, self.base, None, self.context, view=view)
+        outcome.seconds = time.perf_counter() - started  # decoding included: it is the worker's cost
         if outcome.valid:
             self.own.append(outcome)
             self.own_writes.merge(outcome.writes)
@@ -83,8 +90,10 @@ def worker_main(connection: Connection, base: FlatState) -> None:
                 connection.send(("ended",))
             elif kind == "apply":
                 base.apply(message[1])
+                quiet_garbage_collector()
             elif kind == "reset":
                 base = message[1]
+                quiet_garbage_collector()
             elif kind == "stop":
                 return
         assert block is not None  # noqa: S101 - a queue only exists inside a block

@@ -43,10 +43,17 @@ def _contract(name: str) -> Any:
     return Web3().eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
 
 
+def _sale_layout() -> dict[str, int]:
+    from contracts import load_artifact
+
+    return {entry["label"]: int(entry["slot"]) for entry in load_artifact("TrancheSale").storage_layout}
+
+
 @dataclass
 class Deployment:
     token: bytes = b""
     fcfs_sale: bytes = b""
+    fcfs_sales: list[bytes] = field(default_factory=list)
     pro_rata_sales: list[bytes] = field(default_factory=list)
     stablecoins: list[bytes] = field(default_factory=list)
     balance_recorder: bytes = b""
@@ -147,11 +154,18 @@ class Workload:
         options.setdefault("gas", 200_000)
         return self.sign(sender, None, data=BALANCE_RECORDER_INIT, **options), address
 
+    def fcfs_access_list(self, buyer: int, sale: bytes) -> list[tuple[bytes, list[int]]]:
+        """The storage a first-come-first-served purchase writes: the buyer's position and the running total."""
+        layout = _sale_layout()
+        address = self.addresses[buyer]
+        position = int.from_bytes(
+            keccak(address.rjust(32, b"\x00") + layout["_positions"].to_bytes(32, "big")), "big"
+        )
+        return [(sale, [position, layout["_runningTotal"]])]
+
     def pro_rata_access_list(self, buyer: int, sale: bytes) -> list[tuple[bytes, list[int]]]:
         """The storage a pro-rata purchase writes: the buyer's position and its shard accumulator."""
-        from contracts import load_artifact
-
-        layout = {entry["label"]: int(entry["slot"]) for entry in load_artifact("TrancheSale").storage_layout}
+        layout = _sale_layout()
         address = self.addresses[buyer]
         position = int.from_bytes(
             keccak(address.rjust(32, b"\x00") + layout["_positions"].to_bytes(32, "big")), "big"
@@ -171,6 +185,7 @@ class Workload:
         buyers: Sequence[int],
         sale_start: int,
         pro_rata_sales: int = 1,
+        fcfs_sales: int = 1,
         tokens_per_holder: int = 10**24,
     ) -> list[list[bytes]]:
         """Blocks that deploy the token and the sales, mint to holders and allowlist buyers."""
@@ -184,8 +199,8 @@ class Workload:
         grant = self._token.encode_abi("grantRole", [minter, admin])
         first.append(self.sign(deployer, token, data=bytes.fromhex(grant[2:]), gas=200_000))
         sales = []
-        for index in range(1 + pro_rata_sales):
-            pro_rata = index > 0
+        for index in range(fcfs_sales + pro_rata_sales):
+            pro_rata = index >= fcfs_sales
             address = self.next_contract_address(deployer)
             config = (
                 Web3.to_checksum_address(token),
@@ -216,8 +231,9 @@ class Workload:
             first.append(self.sign(deployer, token, data=bytes.fromhex(grant[2:]), gas=200_000))
         recorder, self.deployment.balance_recorder = self.deploy_balance_recorder(deployer)
         first.append(recorder)
+        self.deployment.fcfs_sales = sales[:fcfs_sales]
         self.deployment.fcfs_sale = sales[0]
-        self.deployment.pro_rata_sales = sales[1:]
+        self.deployment.pro_rata_sales = sales[fcfs_sales:]
         blocks.append(first)
         mints = []
         for holder in holders:

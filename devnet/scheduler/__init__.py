@@ -42,6 +42,8 @@ class BlockExecution:
     conflicts: int = 0
     tx_seconds: list[float] = field(default_factory=list)  # per included transaction, accepted execution
     conflict_keys: Counter[Key] = field(default_factory=Counter)
+    worker_of: list[int | None] = field(default_factory=list)  # per included transaction; None: coordinator
+    coordinator_seconds: float = 0.0  # serial work in the commit loop: validation, merging, local executions
 
 
 def commit_in_order(
@@ -58,6 +60,7 @@ def commit_in_order(
     view = BlockView(base, result.writes)
     gas_left = context.gas_limit
     blocked: set[bytes] = set()
+    waiting = 0.0
     for index, pending in enumerate(transactions):
         if pending.sender in blocked:
             result.deferred.append(pending)
@@ -66,7 +69,9 @@ def commit_in_order(
             blocked.add(pending.sender)
             result.deferred.append(pending)
             continue
+        asked = time.perf_counter()
         outcome = speculative(index)
+        waiting += time.perf_counter() - asked
         if outcome is None:
             outcome = execute_transaction(index, pending.tx, base, view.overlay, context)
         else:
@@ -84,9 +89,11 @@ def commit_in_order(
         gas_left -= outcome.gas_used
         result.included.append((pending, outcome))
         result.tx_seconds.append(outcome.seconds)
+        result.worker_of.append(outcome.extra.get("worker"))
         if on_commit is not None:
             on_commit(index, outcome.writes)
     result.exec_seconds = time.perf_counter() - started
+    result.coordinator_seconds = result.exec_seconds - waiting
     return result
 
 

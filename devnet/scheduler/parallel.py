@@ -94,7 +94,7 @@ class ParallelScheduler(Scheduler):
 
     # -- choosing how to run a block -------------------------------------------------------------------
     def _prefer_sequential(self, transactions: Sequence[PendingTx]) -> bool:
-        if len(transactions) < self.min_transactions or self.workers < 2:
+        if len(transactions) < self.min_transactions:
             return True
         senders: dict[bytes, int] = {}
         for pending in transactions:
@@ -197,7 +197,9 @@ class ParallelScheduler(Scheduler):
                 for connection in wait(self.connections):
                     message = connection.recv()  # type: ignore[union-attr]
                     if message[0] == "outcome":
-                        results[message[1].index] = message[1]
+                        outcome: TxOutcome = message[1]
+                        outcome.extra["worker"] = self.connections.index(connection)  # type: ignore[arg-type]
+                        results[outcome.index] = outcome
             return results.pop(index)
 
         execution = commit_in_order(base, transactions, context, speculative, self.name, on_commit)

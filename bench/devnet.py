@@ -1,0 +1,322 @@
+"""The devnet's block builder: schedulers on 1,000-transaction blocks, a schedule simulation, and JSON-RPC vs anvil.
+
+Part 1, in process: for each workload (ETH transfers, ERC-20 transfers between distinct accounts, ETH
+purchases from distinct buyers in one pro-rata sale, purchases spread over 20 first-come-first-served
+sales, and a fully conflicting block where every transaction moves tokens out of one account), each
+scheduler with 1 and 2 workers builds the same block after the same warm-up block. Execution, commit and
+state-root times are reported apart; speedups are over the sequential scheduler measured in the same run.
+
+Part 2, a schedule simulation for 4-32 workers from the measured per-transaction execution costs, the
+coordinator's per-transaction commit cost, the re-executions and the serial phases (commit, state root),
+checked against the measured 1- and 2-worker figures (`simulation_error_*`).
+
+Part 3, end to end: a separate load process sends pre-signed raw transactions over HTTP to the devnet and
+to anvil, started side by side, in automine mode (one transaction per block, each request waits for its
+block) and in 1,000-transaction blocks (pool filled, then `evm_mine`), on a fresh chain (10 blocks) and
+after 5,000 blocks.
+
+`DEVNET_BENCH_TXS` (default 1000) and `DEVNET_BENCH_LONG_CHAIN` (default 5000) shrink it for a quick look.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from bench.result import Result
+from devnet.chain import Chain, ChainConfig
+from devnet.metrics import BlockMetrics
+from devnet.workloads import Workload
+
+TXS = int(os.environ.get("DEVNET_BENCH_TXS", "1000"))
+LONG_CHAIN = int(os.environ.get("DEVNET_BENCH_LONG_CHAIN", "5000"))
+GENESIS = 1_700_000_000
+GAS_LIMIT = 1_000_000_000
+WORKLOADS = ["eth", "erc20", "prorata", "sales20", "conflicting"]
+SCHEDULERS = [("sequential", 1), ("block-stm", 1), ("block-stm", 2), ("sharded", 1), ("sharded", 2)]
+SIMULATED_WORKERS = [1, 2, 4, 8, 16, 32]
+
+
+# ------------------------------------------------------------------------------------------ part 1: blocks
+@dataclass
+class Measured:
+    metrics: BlockMetrics
+    tx_seconds: list[float]  # accepted execution of each included transaction, where it ran
+    worker_of: list[int | None]  # the worker that ran it, None for the coordinator
+    coordinator_seconds: float  # the commit loop's own serial work
+
+
+class Scenario:
+    """One chain per scheduler configuration, fed the same setup, warm-up and measured blocks."""
+
+    def __init__(self, transactions: int) -> None:
+        self.n = transactions
+        self.workload = Workload(transactions + 2, seed="bench")
+        self.accounts = list(range(1, transactions + 1))
+        self.alloc = self.workload.alloc()
+        self.setup = self.workload.setup_transactions(
+            deployer=0,
+            holders=[*self.accounts, transactions + 1],
+            buyers=self.accounts,
+            sale_start=GENESIS,
+            pro_rata_sales=1,
+            fcfs_sales=20,
+        )
+        self.fresh = 0
+        # Each workload: a warm-up block (teaches the sharded scheduler what conflicts) and a measured one.
+        self.blocks = {name: [self.block(name), self.block(name)] for name in WORKLOADS}
+
+    def recipient(self) -> bytes:
+        self.fresh += 1
+        return (0xBE0000000 + self.fresh).to_bytes(20, "big")
+
+    def block(self, workload: str) -> list[bytes]:
+        w = self.workload
+        deployment = w.deployment
+        if workload == "eth":
+            return [w.eth_transfer(sender, self.recipient(), 10**12) for sender in self.accounts]
+        if workload == "erc20":
+            return [w.token_transfer(sender, self.recipient(), 10**18) for sender in self.accounts]
+        if workload == "prorata":
+            sale = deployment.pro_rata_sales[0]
+            return [
+                w.purchase(buyer, sale, 10**15, access_list=w.pro_rata_access_list(buyer, sale))
+                for buyer in self.accounts
+            ]
+        if workload == "sales20":
+            sales = deployment.fcfs_sales
+            return [
+                w.purchase(buyer, sales[i % 20], 10**15, access_list=w.fcfs_access_list(buyer, sales[i % 20]))
+                for i, buyer in enumerate(self.accounts)
+            ]
+        # conflicting: every transaction moves tokens out of one account
+        holder = self.n + 1
+        return [w.token_transfer(holder, self.recipient(), 10**15) for _ in range(self.n)]
+
+    def run(self, scheduler: str, workers: int) -> dict[str, Measured]:
+        chain = Chain(
+            ChainConfig(gas_limit=GAS_LIMIT, genesis_timestamp=GENESIS, alloc=self.alloc),
+            scheduler=scheduler,
+            workers=workers,
+        )
+        timestamp = GENESIS
+        try:
+            for block in self.setup:
+                timestamp += 1
+                mine(chain, block, timestamp)
+            measured = {}
+            for name in WORKLOADS:
+                warm_up, block = self.blocks[name]
+                timestamp += 1
+                mine(chain, warm_up, timestamp)
+                timestamp += 1
+                result = mine(chain, block, timestamp)
+                assert len(result.transactions) == self.n, (name, scheduler, len(result.transactions))
+                assert all(receipt.status == 1 for receipt in result.receipts), (name, scheduler)
+                last = chain.metrics.last()
+                assert last is not None
+                execution = chain.last_execution
+                assert execution is not None
+                measured[name] = Measured(
+                    last, execution.tx_seconds, execution.worker_of, execution.coordinator_seconds
+                )
+                self.roots.setdefault(name, set()).add(bytes(result.header.state_root))
+            return measured
+        finally:
+            chain.close()
+
+    roots: dict[str, set[bytes]] = {}  # noqa: RUF012 - per run, checked once
+
+
+def mine(chain: Chain, raws: Sequence[bytes], timestamp: int) -> Any:
+    for raw in raws:
+        chain.add_raw_transaction(raw)
+    return chain.mine(timestamp=timestamp)
+
+
+# ------------------------------------------------------------------------------------ part 2: simulation
+def simulate(measured: Measured, workers: int) -> float:
+    """Execution-phase time on `workers` workers, from one measured run's costs.
+
+    Transactions a worker ran are dealt out over `workers` workers in block order (as block-stm spreads
+    distinct senders); the busiest worker sets the pace unless the coordinator's serial work (validation,
+    merging, its own executions of conflicting or cross-group transactions) takes longer.
+    """
+    loads = [0.0] * workers
+    for index, (cost, worker) in enumerate(zip(measured.tx_seconds, measured.worker_of, strict=True)):
+        if worker is not None:
+            loads[index % workers] += cost
+    return max(max(loads), measured.coordinator_seconds)
+
+
+# ------------------------------------------------------------------------------ part 3: JSON-RPC vs anvil
+class Client:
+    """A keep-alive JSON-RPC client for the load process."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urlparse(url)
+        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=600)
+        self.ids = 0
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        self.ids += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self.ids, "method": method, "params": params})
+        self.connection.request("POST", "/", body, {"Content-Type": "application/json"})
+        reply = json.loads(self.connection.getresponse().read())
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+
+def load_process(url: str, mode: str, raws: list[str], queue: Any) -> None:
+    """Runs in its own process: send the pre-signed transactions, report transactions per second."""
+    client = Client(url)
+    started = time.perf_counter()
+    if mode == "automine":
+        for raw in raws:
+            client.call("eth_sendRawTransaction", [raw])
+    else:
+        for raw in raws:
+            client.call("eth_sendRawTransaction", [raw])
+        client.call("evm_mine", [])
+    last = client.call("eth_getTransactionReceipt", ["0x" + _hash(raws[-1])])
+    elapsed = time.perf_counter() - started
+    queue.put((len(raws) / elapsed, last is not None and last["status"] == "0x1"))
+
+
+def _hash(raw: str) -> str:
+    from eth_hash.auto import keccak
+
+    return keccak(bytes.fromhex(raw[2:])).hex()
+
+
+def measure_load(url: str, mode: str, raws: list[bytes]) -> float:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=load_process, args=(url, mode, ["0x" + r.hex() for r in raws], queue))
+    process.start()
+    rate, ok = queue.get(timeout=900)
+    process.join()
+    assert ok, f"last transaction failed on {url}"
+    return float(rate)
+
+
+@contextmanager
+def nodes() -> Iterator[dict[str, str]]:
+    from devnet.testing import anvil_process, node_process
+
+    gas = ["--gas-limit", str(200_000_000)]
+    with node_process(scheduler="block-stm", workers=2, extra_args=gas) as devnet_url:
+        with anvil_process(extra_args=[*gas, "--base-fee", "1000000000"]) as anvil_url:
+            yield {"devnet": devnet_url, "anvil": anvil_url}
+
+
+def rpc_part(result: Result) -> None:
+    from devnet.accounts import DEFAULT_MNEMONIC, derive_accounts
+
+    dev = derive_accounts(DEFAULT_MNEMONIC, 10)
+    workload = Workload(TXS, seed="rpc")
+    # Fund the load's senders from dev account 0 (on both nodes, identical transactions).
+    funder = Workload(0)
+    funder.keys = [dev[0].key]
+    funder.addresses = [dev[0].address]
+    funding = [funder.eth_transfer(0, address, 10**20, gas=21_000) for address in workload.addresses]
+    grow = [funder.eth_transfer(0, b"\x00" * 19 + b"\x01", 1) for _ in range(LONG_CHAIN)]
+    fresh = iter(range(1, 10**9))
+
+    def transfers() -> list[bytes]:
+        return [
+            workload.eth_transfer(i, (0xCAFE0000000 + next(fresh)).to_bytes(20, "big"), 1) for i in range(TXS)
+        ]
+
+    rounds = {("fresh", "automine"): transfers(), ("fresh", "block"): transfers()}
+    rounds_long = {("long", "automine"): transfers(), ("long", "block"): transfers()}
+    rates: dict[tuple[str, str, str], float] = {}
+    with nodes() as urls:
+        for name, url in urls.items():
+            client = Client(url)
+            client.call("evm_setAutomine", [False])
+            for raw in funding:
+                client.call("eth_sendRawTransaction", ["0x" + raw.hex()])
+            client.call("evm_mine", [])
+            client.call("evm_setAutomine", [True])
+        for (stage, mode), raws in rounds.items():
+            for name, url in urls.items():
+                Client(url).call("evm_setAutomine", [mode == "automine"])
+                rates[(name, stage, mode)] = measure_load(url, mode, raws)
+                Client(url).call("evm_setAutomine", [True])
+        for name, url in urls.items():  # grow both chains to LONG_CHAIN one-transaction blocks
+            measure_load(url, "automine", grow)
+        for (stage, mode), raws in rounds_long.items():
+            for name, url in urls.items():
+                Client(url).call("evm_setAutomine", [mode == "automine"])
+                rates[(name, stage, mode)] = measure_load(url, mode, raws)
+                Client(url).call("evm_setAutomine", [True])
+    for (name, stage, mode), rate in sorted(rates.items()):
+        result.metrics[f"rpc_tps_{name}_{mode}_eth_{stage}"] = round(rate, 1)
+    for stage, suffix in (("fresh", ""), ("long", f"_after{LONG_CHAIN}")):
+        for mode in ("automine", "block"):
+            ratio = rates[("devnet", stage, mode)] / rates[("anvil", stage, mode)]
+            result.metrics[f"rpc_ratio_vs_anvil_{mode}_eth{suffix}"] = round(ratio, 3)
+
+
+# --------------------------------------------------------------------------------------------- the report
+def run() -> Result:
+    result = Result()
+    started = time.perf_counter()
+    scenario = Scenario(TXS)
+    runs: dict[tuple[str, int], dict[str, Measured]] = {}
+    for scheduler, workers in SCHEDULERS:
+        runs[(scheduler, workers)] = scenario.run(scheduler, workers)
+    for name, roots in Scenario.roots.items():
+        assert len(roots) == 1, f"{name}: schedulers disagree on the state root"
+    baseline = runs[("sequential", 1)]
+    for name in WORKLOADS:
+        base = baseline[name].metrics
+        base_block = base.exec_seconds + base.commit_seconds + base.state_root_seconds
+        result.metrics[f"exec_ms_{name}_sequential"] = round(base.exec_seconds * 1000, 1)
+        result.metrics[f"commit_ms_{name}_sequential"] = round(base.commit_seconds * 1000, 1)
+        result.metrics[f"state_root_ms_{name}_sequential"] = round(base.state_root_seconds * 1000, 1)
+        for (scheduler, workers), measured in runs.items():
+            if scheduler == "sequential":
+                continue
+            m = measured[name].metrics
+            block = m.exec_seconds + m.commit_seconds + m.state_root_seconds
+            key = f"{workers}w_{name}_{scheduler.replace('-', '')}"
+            result.metrics[f"exec_ms_{key}"] = round(m.exec_seconds * 1000, 1)
+            result.metrics[f"commit_ms_{key}"] = round(m.commit_seconds * 1000, 1)
+            result.metrics[f"state_root_ms_{key}"] = round(m.state_root_seconds * 1000, 1)
+            result.metrics[f"reexecutions_{key}"] = m.reexecutions
+            result.metrics[f"exec_speedup_{key}"] = round(base.exec_seconds / m.exec_seconds, 3)
+            result.metrics[f"block_speedup_{key}"] = round(base_block / block, 3)
+            result.metrics[f"used_sequential_fallback_{key}"] = int(m.scheduler == "sequential")
+        # Simulation from the block-stm/sharded 2-worker run's costs (the better of the two).
+        candidates = [runs[(s, 2)][name] for s in ("block-stm", "sharded")]
+        chosen = min(candidates, key=lambda measured: measured.metrics.exec_seconds)
+        seq_exec = base.exec_seconds
+        for workers in SIMULATED_WORKERS:
+            simulated = simulate(chosen, workers)
+            result.metrics[f"simulated_speedup_{workers}w_{name}"] = round(seq_exec / simulated, 2)
+        for workers in (1, 2):
+            measured_exec = runs[("block-stm", workers)][name].metrics.exec_seconds
+            simulated = simulate(runs[("block-stm", workers)][name], workers)
+            result.metrics[f"simulation_error_{workers}w_{name}"] = round(simulated / measured_exec - 1, 3)
+    result.metrics["in_process_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    rpc_part(result)
+    result.metrics["rpc_seconds"] = round(time.perf_counter() - started, 1)
+    result.notes += [
+        f"Blocks of {TXS} transactions; speedups are over the sequential scheduler in the same run.",
+        "`exec` is the parallel phase (dispatch, execution, in-order validation and re-execution);",
+        "`commit` applies the block's writes to the replica and the trie; `state_root` hashes the trie.",
+        "`simulated_speedup_<n>w` replays the measured per-transaction costs on n workers (see bench/devnet.py).",
+    ]
+    return result
