@@ -31,17 +31,10 @@ def w3(chain_url: str) -> Web3:
 
 @pytest.fixture(scope="session")
 def accounts(w3: Web3) -> Accounts:
-    derived = [support.dev_account(i) for i in range(10)]
-    assert [a.address for a in derived] == list(w3.eth.accounts)[:10]
-    return Accounts(
-        platform=derived[0],
-        company=derived[1],
-        treasury=derived[2],
-        distributor=derived[3],
-        signer=derived[4],
-        investors=tuple(derived[5:9]),
-        outsider=derived[9],
-    )
+    named = support.dev_accounts()
+    assert [named.platform.address, named.company.address] == list(w3.eth.accounts)[:2]
+    assert named.outsider.address == w3.eth.accounts[9]
+    return named
 
 
 @pytest.fixture(scope="session")

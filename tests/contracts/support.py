@@ -68,6 +68,19 @@ class Accounts:
     outsider: LocalAccount  # holds no role and is never eligible
 
 
+def dev_accounts() -> Accounts:
+    derived = [dev_account(i) for i in range(10)]
+    return Accounts(
+        platform=derived[0],
+        company=derived[1],
+        treasury=derived[2],
+        distributor=derived[3],
+        signer=derived[4],
+        investors=tuple(derived[5:9]),
+        outsider=derived[9],
+    )
+
+
 # ---------------------------------------------------------------------------------------------- the chain
 
 
