@@ -11,6 +11,8 @@ import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20P
 /// MINTER_ROLE for sale contracts, and DISTRIBUTOR_ROLE whose cumulative minting (across every distributor)
 /// is limited by a ceiling only the admin sets. Until `lockupEnd`, transfers between holders are refused;
 /// mints, and transfers sent by a sale (MINTER_ROLE) or a vesting contract (LOCKUP_EXEMPT_ROLE), still work.
+/// The exemption outlives the role: revoking a sale's MINTER_ROLE stops its minting but can never strand
+/// tokens it already holds for its buyers.
 contract TrancheToken is ERC20Capped, ERC20Permit, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
@@ -22,6 +24,10 @@ contract TrancheToken is ERC20Capped, ERC20Permit, AccessControl {
     uint256 public distributorCeiling;
     /// @notice What all distributors together have minted so far.
     uint256 public distributorMinted;
+    /// @notice Senders allowed to transfer during the lock-up: every account ever granted MINTER_ROLE or
+    /// LOCKUP_EXEMPT_ROLE. Never cleared, so a company cannot block a sale's claims or a vesting release by
+    /// revoking the role afterwards.
+    mapping(address account => bool) public lockupExempt;
 
     error TransferLocked(address from, uint64 lockupEnd);
     error DistributorCeilingExceeded(uint256 requested, uint256 remaining);
@@ -32,6 +38,7 @@ contract TrancheToken is ERC20Capped, ERC20Permit, AccessControl {
     event LockupEndUpdated(uint64 previousEnd, uint64 newEnd);
     event DistributorCeilingUpdated(uint256 previousCeiling, uint256 newCeiling);
     event DistributorMinted(address indexed distributor, address indexed to, uint256 amount, uint256 totalMinted);
+    event LockupExemptionGranted(address indexed account);
 
     constructor(string memory name_, string memory symbol_, uint256 cap_, address admin, uint64 lockupEnd_)
         ERC20(name_, symbol_)
@@ -77,7 +84,15 @@ contract TrancheToken is ERC20Capped, ERC20Permit, AccessControl {
 
     /// @notice Whether a transfer sent by `from` is allowed right now under the lock-up.
     function transferAllowed(address from) public view returns (bool) {
-        return block.timestamp >= lockupEnd || hasRole(LOCKUP_EXEMPT_ROLE, from) || hasRole(MINTER_ROLE, from);
+        return block.timestamp >= lockupEnd || lockupExempt[from];
+    }
+
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if ((role == MINTER_ROLE || role == LOCKUP_EXEMPT_ROLE) && !lockupExempt[account]) {
+            lockupExempt[account] = true;
+            emit LockupExemptionGranted(account);
+        }
     }
 
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Capped) {

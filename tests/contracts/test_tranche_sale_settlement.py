@@ -350,3 +350,16 @@ def test_exactly_the_soft_cap_is_a_success(sale, accounts, reverts):
         sale.sale.functions.enterRefundMode().transact({"from": accounts.outsider.address})
     sale.finalize()
     assert sale.sale.functions.state().call() == SaleState.FINALIZED
+
+
+def test_revoking_the_sales_minter_role_cannot_block_claims(sale, accounts):
+    """A company that revokes the role after finalization still cannot strand its buyers' tokens (lock-up)."""
+    alice = accounts.investors[0].address
+    sale.open()
+    sale.buy(alice, 2 * ETHER)
+    sale.close()
+    sale.finalize()
+    sale.chain.send(sale.token.functions.revokeRole(MINTER_ROLE, sale.sale.address), accounts.company.address)
+    assert not sale.token.functions.transferAllowed(alice).call()  # the lock-up is on
+    _claim(sale, alice)
+    assert sale.tokens(alice) == 2 * ETHER * TOKENS_PER_WEI

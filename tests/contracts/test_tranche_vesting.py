@@ -2,6 +2,7 @@
 
 import pytest
 from eth_utils import keccak
+from web3.logs import DISCARD
 
 from contracts import load_artifact
 
@@ -72,3 +73,17 @@ def test_a_cliff_longer_than_the_vesting_is_refused(chain, accounts, reverts):
         factory.constructor(accounts.investors[0].address, chain.now(), DURATION, DURATION + 1).transact(
             {"from": accounts.company.address}
         )
+
+
+def test_revoking_the_exemption_cannot_freeze_vesting(chain, accounts, team):
+    token, vesting, start = team
+    company = accounts.company.address
+    receipt = chain.send(token.functions.grantRole(LOCKUP_EXEMPT_ROLE, vesting.address), company)
+    assert (
+        token.events.LockupExemptionGranted().process_receipt(receipt, errors=DISCARD)[0]["args"]["account"]
+        == vesting.address
+    )
+    chain.send(token.functions.revokeRole(LOCKUP_EXEMPT_ROLE, vesting.address), company)
+    chain.travel_to(start + DURATION)
+    _release(chain, vesting, token, accounts.outsider.address)
+    assert token.functions.balanceOf(accounts.investors[0].address).call() == ALLOCATION
