@@ -97,6 +97,8 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     bytes32 public constant VOUCHER_TYPEHASH =
         keccak256("Voucher(bytes32 investorId,address wallet,uint256 maxAmount,uint64 expiry)");
     uint256 public constant MAX_SHARDS = 256;
+    /// @notice Buyers get at least this long to claim before unclaimed money and tokens may be swept.
+    uint64 public constant MIN_CLAIM_PERIOD = 7 days;
 
     address public immutable token;
     address public immutable paymentToken;
@@ -184,6 +186,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         ) revert InvalidConfiguration("zero address");
         if (config.price == 0) revert InvalidConfiguration("price");
         if (config.start >= config.end) revert InvalidConfiguration("start not before end");
+        if (config.claimPeriod < MIN_CLAIM_PERIOD) revert InvalidConfiguration("claim period");
         if (config.hardCap == 0 || config.softCap > config.hardCap) revert InvalidConfiguration("caps");
         if (
             config.maxPerInvestor == 0 || config.minPerInvestor > config.maxPerInvestor
