@@ -13,6 +13,8 @@ from companies.models import Company
 
 
 class CompanyForm(forms.ModelForm):
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https",
+                             widget=forms.URLInput(attrs={"placeholder": "https://"}))
     founder_title = forms.CharField(
         label=_("Your title"), max_length=100, required=False, help_text=_("For example, CEO.")
     )
@@ -25,7 +27,6 @@ class CompanyForm(forms.ModelForm):
             "pitch": forms.Textarea(attrs={"rows": 3, "maxlength": 280}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
             "legal_name": forms.TextInput(attrs={"placeholder": _("Lumen Labs, Inc.")}),
-            "website": forms.URLInput(attrs={"placeholder": "https://"}),
         }
 
     def __init__(self, *args: Any, creating: bool = True, **kwargs: Any) -> None:

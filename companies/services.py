@@ -39,6 +39,23 @@ def _unique_slug(legal_name: str) -> str:
     return slug
 
 
+def _save_company(company: Company) -> None:
+    """Validate and save; a name already taken in the jurisdiction is an error on the name field.
+
+    The check gives the readable message; the unique constraint still decides when two requests race.
+    """
+    taken = _("A company with this name is already registered in this jurisdiction.")
+    company.full_clean(validate_constraints=False)
+    same_name = Company.objects.filter(legal_name__iexact=company.legal_name, jurisdiction=company.jurisdiction)
+    if same_name.exclude(pk=company.pk).exists():
+        raise ValidationError({"legal_name": taken})
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as error:
+        raise ValidationError({"legal_name": taken}) from error
+
+
 @transaction.atomic
 def company_create(
     *,
@@ -65,10 +82,7 @@ def company_create(
     )
     if logo is not None:
         company.logo = logo
-    company.full_clean()
-    if Company.objects.filter(legal_name__iexact=company.legal_name, jurisdiction=jurisdiction).exists():
-        raise ValidationError({"legal_name": _("A company with this name is already registered in this jurisdiction.")})
-    company.save()
+    _save_company(company)
     membership = Membership.objects.create(company=company, user=actor.user, role=Role.OWNER, title=founder_title)
     audit_record(
         actor=actor, action="company.create", target=company, company_id=company.pk,
@@ -91,14 +105,7 @@ def company_update(*, actor: Actor, company: Company, **fields: object) -> Compa
         company.logo = None
     if not changes:
         return company
-    company.full_clean()
-    if (
-        Company.objects.filter(legal_name__iexact=company.legal_name, jurisdiction=company.jurisdiction)
-        .exclude(pk=company.pk)
-        .exists()
-    ):
-        raise ValidationError({"legal_name": _("A company with this name is already registered in this jurisdiction.")})
-    company.save()
+    _save_company(company)
     audit_record(actor=actor, action="company.update", target=company, company_id=company.pk, changes=changes)
     return company
 

@@ -1,0 +1,170 @@
+"""The permission matrix: every page and API endpoint, asked by every role, answers as expected.
+
+Roles: anonymous, investor, another company's founder, viewer, admin, owner, compliance officer, platform admin.
+A later capability adds its URLs here; `test_every_route_is_in_the_matrix` fails until it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from companies import services
+from companies.models import Invitation, Membership
+from compliance.audit import Actor
+
+ROLES = ["anonymous", "investor", "other_founder", "viewer", "admin", "owner", "compliance_officer", "platform_admin"]
+MEMBERS = {"viewer", "admin", "owner"}
+EDITORS = {"admin", "owner"}
+STAFF = {"compliance_officer", "platform_admin"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # the route's name, as `reverse` knows it
+    method: str
+    path: Callable[[Any], str]  # builds the path from the cast
+    expect: Callable[[str], int]  # role -> status code
+    data: Callable[[Any, str], dict[str, Any]] | None = None
+    json: bool = False
+
+
+def page(members_only: set[str] | None = None, ok: int = 200) -> Callable[[str], int]:
+    """A signed-in page: anonymous is sent to log in; outside `members_only` it is 403."""
+    return lambda role: 302 if role == "anonymous" else (ok if members_only is None or role in members_only else 403)
+
+
+def api(members_only: set[str] | None = None, ok: int = 200) -> Callable[[str], int]:
+    return lambda role: 401 if role == "anonymous" else (ok if members_only is None or role in members_only else 403)
+
+
+def public(role: str) -> int:
+    return 200
+
+
+def slug(cast: Any) -> str:
+    return cast.company.slug
+
+
+def viewer_membership(cast: Any) -> int:
+    return Membership.objects.get(company=cast.company, user=cast.viewer).pk
+
+
+def pending_invitation(cast: Any) -> Invitation:
+    return Invitation.objects.create(
+        company=cast.company, email="pending@x.example", role="viewer", invited_by=cast.owner,
+        expires_at=timezone.now() + timezone.timedelta(days=1),
+    )
+
+
+RULES = [
+    Rule("home", "get", lambda c: "/", public),
+    Rule("dashboard", "get", lambda c: "/dashboard/", page()),
+    Rule("accounts:profile", "get", lambda c: "/profile/", page()),
+    Rule("accounts:profile", "post", lambda c: "/profile/", page(ok=302), data=lambda c, r: {"full_name": f"Name {r}", "preferred_language": "en"}),
+    Rule("accounts:api_token", "post", lambda c: "/profile/api-token/", page(ok=302), data=lambda c, r: {"action": "rotate"}),
+    Rule("companies:list", "get", lambda c: "/companies/", page()),
+    Rule("companies:create", "get", lambda c: "/companies/new/", page()),
+    Rule("companies:create", "post", lambda c: "/companies/new/", page(ok=302),
+         data=lambda c, r: {"legal_name": f"New Co {r}", "jurisdiction": "US-DE"}),
+    Rule("companies:detail", "get", lambda c: f"/companies/{slug(c)}/", page(MEMBERS)),
+    Rule("companies:edit", "get", lambda c: f"/companies/{slug(c)}/edit/", page(EDITORS)),
+    Rule("companies:edit", "post", lambda c: f"/companies/{slug(c)}/edit/", page(EDITORS, ok=302),
+         data=lambda c, r: {"legal_name": c.company.legal_name, "jurisdiction": "US-DE", "pitch": f"by {r}"}),
+    Rule("companies:members", "get", lambda c: f"/companies/{slug(c)}/team/", page(MEMBERS)),
+    Rule("companies:members", "post", lambda c: f"/companies/{slug(c)}/team/", page(EDITORS, ok=302),
+         data=lambda c, r: {"email": f"{r}-invitee@x.example", "role": "viewer"}),
+    Rule("companies:member_role", "post", lambda c: f"/companies/{slug(c)}/team/{viewer_membership(c)}/role/",
+         page(EDITORS, ok=302), data=lambda c, r: {"role": "admin"}),
+    Rule("companies:member_remove", "post", lambda c: f"/companies/{slug(c)}/team/{viewer_membership(c)}/remove/",
+         # A viewer removing their own membership is leaving, which anyone may do.
+         page(MEMBERS, ok=302)),
+    Rule("companies:invitation_revoke", "post",
+         lambda c: f"/companies/{slug(c)}/invitations/{pending_invitation(c).pk}/revoke/", page(EDITORS, ok=302)),
+    Rule("companies:invitation", "get",
+         lambda c: f"/invitations/{services.invitation_token(pending_invitation(c))}/", public),
+    Rule("companies:public", "get", lambda c: f"/c/{slug(c)}/", public),
+    Rule("compliance:audit_log", "get", lambda c: "/compliance/audit/", page(STAFF)),
+    Rule("logo", "get", lambda c: "/media/logos/missing.png", lambda r: 404),
+    # The API
+    Rule("api-me", "get", lambda c: "/api/v1/me/", api()),
+    Rule("api-company-list", "get", lambda c: "/api/v1/companies/", api()),
+    Rule("api-company-list", "post", lambda c: "/api/v1/companies/", api(ok=201),
+         data=lambda c, r: {"legal_name": f"API Co {r}", "jurisdiction": "US-DE"}, json=True),
+    Rule("api-company-detail", "get", lambda c: f"/api/v1/companies/{slug(c)}/", api(MEMBERS)),
+    Rule("api-company-detail", "patch", lambda c: f"/api/v1/companies/{slug(c)}/", api(EDITORS),
+         data=lambda c, r: {"pitch": f"by {r}"}, json=True),
+    Rule("api-company-members", "get", lambda c: f"/api/v1/companies/{slug(c)}/members/", api(MEMBERS)),
+    Rule("api-company-invitations", "get", lambda c: f"/api/v1/companies/{slug(c)}/invitations/", api(EDITORS)),
+    Rule("api-company-invitations", "post", lambda c: f"/api/v1/companies/{slug(c)}/invitations/", api(EDITORS, ok=201),
+         data=lambda c, r: {"email": f"{r}-api@x.example", "role": "viewer"}, json=True),
+    Rule("api-invitation-accept", "post", lambda c: "/api/v1/invitations/accept/", api(ok=400),
+         data=lambda c, r: {"token": "not-a-token"}, json=True),
+    Rule("api-public-company-list", "get", lambda c: "/api/v1/public/companies/", public),
+    Rule("api-public-company-detail", "get", lambda c: f"/api/v1/public/companies/{slug(c)}/", public),
+    Rule("api-audit-events", "get", lambda c: "/api/v1/audit-events/", api(STAFF)),
+    Rule("api-schema", "get", lambda c: "/api/v1/schema/", public),
+    Rule("api-docs", "get", lambda c: "/api/v1/docs/", public),
+]
+
+# Routes that belong to libraries (allauth's accounts pages, Django admin, the language switch): their own
+# projects test them; Tranche's use of them is covered by the account tests and the browser test.
+LIBRARY_NAMESPACES = ("admin", "account_", "mfa_", "set_language", "javascript-catalog")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.method.upper()} {r.name}")
+def test_permission_matrix(rule: Rule, role: str, cast: Any, client_for: Any) -> None:
+    client = client_for(None if role == "anonymous" else getattr(cast, role))
+    path = rule.path(cast)
+    kwargs: dict[str, Any] = {}
+    if rule.data is not None:
+        kwargs["data"] = rule.data(cast, role)
+        if rule.json:
+            kwargs["content_type"] = "application/json"
+    response = getattr(client, rule.method)(path, **kwargs)
+    expected = rule.expect(role)
+    assert response.status_code == expected, (
+        f"{role} {rule.method.upper()} {path}: expected {expected}, got {response.status_code}"
+    )
+    if role == "anonymous" and expected == 302:
+        assert "/accounts/login/" in response["Location"]
+
+
+def _route_names(patterns: list[URLPattern | URLResolver], prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            names |= _route_names(pattern.url_patterns, namespace)
+        elif pattern.name:
+            names.add(prefix + pattern.name)
+    return names
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    ours = {name for name in _route_names(get_resolver().url_patterns) if not name.startswith(LIBRARY_NAMESPACES)}
+    covered = {rule.name for rule in RULES}
+    assert ours - covered == set(), "add these routes to the permission matrix"
+
+
+def test_staff_without_a_second_factor_are_sent_to_set_one_up(client_for: Any, db: Any) -> None:
+    from tests.factories import UserFactory
+
+    officer = UserFactory(is_compliance_officer=True)
+    response = client_for(officer).get("/compliance/audit/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/totp/activate/"
+    api_response = client_for(officer).get("/api/v1/me/")
+    assert api_response.status_code == 403
+
+
+def test_actor_records_the_client_address(rf: Any) -> None:
+    request = rf.get("/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    request.user = type("Anon", (), {"is_authenticated": False})()
+    assert Actor.from_request(request).ip_address == "198.51.100.4"  # no trusted proxy: the header is ignored
