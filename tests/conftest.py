@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 os.environ.setdefault("TRANCHE_DEV", "1")
 
@@ -21,7 +20,7 @@ TEST_REDIS_DB = 15
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _test_settings(settings) -> None:  # type: ignore[no-untyped-def]
     """Static files straight from the app folders (no collectstatic manifest), and an empty cache per test.
 
     Rate-limit counters live in the cache, so every test starts with none, away from `make run`'s data.
@@ -44,17 +43,17 @@ def _test_settings(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     else:
         settings.CACHES["default"]["KEY_PREFIX"] = "tranche-test"
     cache.clear()
-    yield
+    return
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _celery_eager() -> Iterator[None]:
+def _celery_eager() -> None:
     """Tasks run in-process after commit; tests/platform/test_worker.py runs a real worker."""
     from config.celery import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
-    yield
+    return
 
 
 @dataclass
@@ -75,7 +74,7 @@ class Cast:
 def cast(db) -> Cast:  # type: ignore[no-untyped-def]
     company = CompanyFactory(legal_name="Lumen Labs, Inc.")
     other = CompanyFactory(legal_name="Quill Robotics Ltd", jurisdiction="GB")
-    people = Cast(
+    return Cast(
         company=company,
         owner=MembershipFactory(company=company, role="owner").user,
         admin=MembershipFactory(company=company, role="admin").user,
@@ -85,7 +84,6 @@ def cast(db) -> Cast:  # type: ignore[no-untyped-def]
         compliance_officer=UserFactory(is_compliance_officer=True, two_factor=True),
         platform_admin=UserFactory(is_superuser=True, is_staff=True, two_factor=True),
     )
-    return people
 
 
 @pytest.fixture
