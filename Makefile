@@ -19,7 +19,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 step = @printf '\n\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup run test bench stop services migrate demo lint typecheck pytest e2e messages vendor clean
+.PHONY: help setup run test bench stop services migrate demo messages messages-update vendor clean
 
 help:
 	@echo "make run     set up and start the platform (web, worker, beat) with demo data on http://127.0.0.1:8000"
@@ -89,6 +89,10 @@ bench: services
 	@$(PY) -m bench
 
 # --- maintenance --------------------------------------------------------------------------------------------
+
+messages-update: setup
+	@$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=devnet --ignore=contracts \
+	  --ignore=tests --ignore=bench --ignore=.local
 
 vendor: node_modules/.installed
 	@platform/vendor.sh
