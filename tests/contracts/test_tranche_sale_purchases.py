@@ -2,6 +2,7 @@
 
 import pytest
 from eth_utils import keccak
+from web3.exceptions import ContractLogicError
 
 from contracts import load_artifact
 from tests.contracts.support import (
@@ -62,10 +63,12 @@ def test_payment_must_match_the_amount(sale, accounts, reverts):
 
 def test_plain_ether_transfers_are_refused(sale, accounts):
     sale.open()
-    with pytest.raises(Exception):  # noqa: B017, PT011 - no receive(): the node reports a plain revert
+    # No receive() and no fallback: the call reverts without data.
+    with pytest.raises(ContractLogicError) as caught:
         sale.chain.w3.eth.send_transaction(
             {"from": accounts.investors[0].address, "to": sale.sale.address, "value": ETHER}
         )
+    assert caught.value.data in ("0x", None)
 
 
 def test_first_come_first_served_sells_exactly_to_the_hard_cap_and_not_one_wei_more(sale, accounts, reverts):
