@@ -97,8 +97,9 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     bytes32 public constant VOUCHER_TYPEHASH =
         keccak256("Voucher(bytes32 investorId,address wallet,uint256 maxAmount,uint64 expiry)");
     uint256 public constant MAX_SHARDS = 256;
-    /// @notice Buyers get at least this long to claim before unclaimed money and tokens may be swept.
-    uint64 public constant MIN_CLAIM_PERIOD = 7 days;
+    /// @notice Buyers get at least this long to claim before unclaimed money and tokens may be swept (a floor
+    /// against an instant sweep; the platform chooses months).
+    uint64 public constant MIN_CLAIM_PERIOD = 1 hours;
 
     address public immutable token;
     address public immutable paymentToken;

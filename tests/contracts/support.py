@@ -207,7 +207,7 @@ STABLECOIN_TERMS: dict[str, int] = {
 SALE_OPENS_IN = 100
 SALE_LENGTH = 1_000
 FINALIZE_GRACE = 1_000
-CLAIM_PERIOD = 7 * 24 * 3600  # the contract's minimum
+CLAIM_PERIOD = 7 * 24 * 3600
 
 
 @dataclass

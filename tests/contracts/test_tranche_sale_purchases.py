@@ -203,7 +203,7 @@ def test_stablecoin_sale_pulls_the_approved_amount(deploy_sale, accounts, revert
         ({"shardCount": 2}, "shards"),
         ({"treasury": ZERO_ADDRESS}, "zero address"),
         ({"end": 0}, "start not before end"),
-        ({"claimPeriod": 7 * 24 * 3600 - 1}, "claim period"),
+        ({"claimPeriod": 3600 - 1}, "claim period"),
     ],
 )
 def test_invalid_configurations_are_refused(deploy_sale, chain, accounts, reverts, overrides, reason):
