@@ -190,7 +190,8 @@ def invitation_respond(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as refused:
             error = " ".join(refused.messages)
         else:
-            messages.success(request, _("Welcome to %(company)s.") % {"company": membership.company})
+            messages.success(request, _("You joined %(company)s as %(role)s.") % {
+                "company": membership.company, "role": membership.get_role_display()})
             return redirect("companies:detail", slug=membership.company.slug)
     elif invitation.status != "pending":
         error = {
