@@ -62,9 +62,11 @@ def test_sign_up_with_a_registered_email_is_refused_whatever_its_case() -> None:
 
 def test_sign_up_with_a_weak_or_mismatched_password_is_refused() -> None:
     weak = Client().post("/accounts/signup/", {**SIGNUP, "password1": "12345", "password2": "12345"})
-    assert weak.status_code == 200 and weak.context["form"].errors
+    assert weak.status_code == 200
+    assert weak.context["form"].errors
     mismatch = Client().post("/accounts/signup/", {**SIGNUP, "password2": "something-else-99"})
-    assert mismatch.status_code == 200 and mismatch.context["form"].errors
+    assert mismatch.status_code == 200
+    assert mismatch.context["form"].errors
     assert not User.objects.exists()
 
 
@@ -72,7 +74,8 @@ def test_log_in_and_log_out() -> None:
     user = UserFactory(email="mei@lumen.example")
     client = Client()
     response = client.post("/accounts/login/", {"login": "MEI@lumen.example", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
     assert client.get("/dashboard/").status_code == 200
     client.post("/accounts/logout/")
     assert client.get("/dashboard/").status_code == 302
@@ -107,7 +110,8 @@ def test_a_compliance_officer_logs_in_with_a_second_factor() -> None:
     assert response["Location"] == "/accounts/2fa/authenticate/"
     assert client.get("/compliance/audit/").status_code == 302  # not in yet
     wrong = client.post("/accounts/2fa/authenticate/", {"code": "000000"})
-    assert wrong.status_code == 200 and wrong.context["form"].errors
+    assert wrong.status_code == 200
+    assert wrong.context["form"].errors
     assert client.post("/accounts/2fa/authenticate/", {"code": _current_code(officer)}).status_code == 302
     assert client.get("/compliance/audit/").status_code == 200
 
