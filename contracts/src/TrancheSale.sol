@@ -18,6 +18,16 @@ interface ITrancheMintable {
     function mint(address to, uint256 amount) external;
 }
 
+/// @title Holds one shard's stablecoin payments for the sale that created it.
+/// @dev It has no functions: at creation it lets its creator (the sale) move its whole balance, for ever. Each
+/// shard has its own vault, so stablecoin purchases from buyers in different shards write different balance
+/// slots of the stablecoin instead of all writing the sale's.
+contract PaymentVault {
+    constructor(IERC20 paymentToken) {
+        SafeERC20.forceApprove(paymentToken, msg.sender, type(uint256).max);
+    }
+}
+
 /// @title A fixed-price token sale paid in ETH or in one ERC-20 stablecoin.
 /// @notice Lifecycle: Active (purchases between `start` and `end`) -> Finalized (investors claim their tokens
 /// and any pro-rata refund; the treasury withdraws what settled claims paid for; after the claim deadline
@@ -125,6 +135,9 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     // Written by every first-come-first-served purchase: the exact running total.
     uint256 private _runningTotal;
 
+    // Read by purchases, written only by the constructor (stablecoin mode: one PaymentVault per shard).
+    mapping(uint256 shard => address) public vaultOf;
+
     // Read by purchases, written only by the operator.
     mapping(address wallet => bool) public allowlisted;
     bytes32 public merkleRoot;
@@ -215,6 +228,11 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         allocation = config.allocation;
         shardCount = config.allocation == Allocation.ProRata ? config.shardCount : 1;
         merkleRoot = config.merkleRoot;
+        if (config.paymentToken != address(0)) {
+            for (uint256 i = 0; i < shardCount; ++i) {
+                vaultOf[i] = address(new PaymentVault(IERC20(config.paymentToken)));
+            }
+        }
         _grantRole(DEFAULT_ADMIN_ROLE, config.admin);
         _grantRole(OPERATOR_ROLE, config.operator);
         if (config.distributor != address(0)) _grantRole(DISTRIBUTOR_ROLE, config.distributor);
@@ -347,9 +365,12 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         settledProceeds += paid;
         emit Claimed(wallet, tokens, paid);
         IERC20(token).safeTransfer(wallet, tokens);
+        // Stablecoin mode: what the claim paid for moves from the wallet's shard vault to the sale, where
+        // withdrawProceeds finds it.
+        if (paymentToken != address(0) && paid > 0) _payOut(wallet, address(this), paid);
         if (refundAmount > 0) {
             emit Refunded(wallet, refundAmount);
-            _pay(wallet, refundAmount);
+            _payOut(wallet, wallet, refundAmount);
         }
     }
 
@@ -359,7 +380,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         uint256 contributed = _positions[wallet].contributed;
         _settle(wallet, contributed);
         emit Refunded(wallet, contributed);
-        _pay(wallet, contributed);
+        _payOut(wallet, wallet, contributed);
     }
 
     /// @notice Send the treasury what settled claims have paid for and it has not yet received. Anyone may call.
@@ -368,7 +389,11 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         if (amount == 0) revert NothingToWithdraw();
         withdrawnProceeds = settledProceeds;
         emit ProceedsWithdrawn(treasury, amount);
-        _pay(treasury, amount);
+        if (paymentToken == address(0)) {
+            Address.sendValue(payable(treasury), amount);
+        } else {
+            IERC20(paymentToken).safeTransfer(treasury, amount);
+        }
     }
 
     /// @notice After the claim deadline, anyone may send what is left (unclaimed payments, unclaimed
@@ -377,15 +402,23 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         if (state != State.Finalized) revert NotFinalized();
         uint256 deadline = claimDeadline();
         if (block.timestamp <= deadline) revert ClaimPeriodNotOver(deadline);
-        uint256 payment = paymentToken == address(0)
-            ? address(this).balance
-            : IERC20(paymentToken).balanceOf(address(this));
+        uint256 payment = paymentHeld();
         uint256 tokens = IERC20(token).balanceOf(address(this));
         if (payment == 0 && tokens == 0) revert NothingToSweep();
         withdrawnProceeds = settledProceeds;
         emit Swept(treasury, payment, tokens);
         if (tokens > 0) IERC20(token).safeTransfer(treasury, tokens);
-        if (payment > 0) _pay(treasury, payment);
+        if (paymentToken == address(0)) {
+            if (payment > 0) Address.sendValue(payable(treasury), payment);
+        } else {
+            IERC20 coin = IERC20(paymentToken);
+            uint256 own = coin.balanceOf(address(this));
+            if (own > 0) coin.safeTransfer(treasury, own);
+            for (uint256 i = 0; i < shardCount; ++i) {
+                uint256 held = coin.balanceOf(vaultOf[i]);
+                if (held > 0) coin.safeTransferFrom(vaultOf[i], treasury, held);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- operator
@@ -420,6 +453,16 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         if (allocation == Allocation.FirstComeFirstServed) return _runningTotal;
         for (uint256 i = 0; i < shardCount; ++i) {
             total += _shards[i];
+        }
+    }
+
+    /// @notice All the payment currency this sale holds: its own balance, plus its vaults' in stablecoin mode.
+    function paymentHeld() public view returns (uint256 held) {
+        if (paymentToken == address(0)) return address(this).balance;
+        IERC20 coin = IERC20(paymentToken);
+        held = coin.balanceOf(address(this));
+        for (uint256 i = 0; i < shardCount; ++i) {
+            held += coin.balanceOf(vaultOf[i]);
         }
     }
 
@@ -490,7 +533,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
         emit Purchased(beneficiary, payer, investorId, amount);
         if (paymentToken != address(0)) {
-            IERC20(paymentToken).safeTransferFrom(payer, address(this), amount);
+            IERC20(paymentToken).safeTransferFrom(payer, vaultOf[shardOf(beneficiary)], amount);
         }
     }
 
@@ -521,11 +564,13 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         emit RefundModeEntered(reason, raised);
     }
 
-    function _pay(address to, uint256 amount) private {
+    /// @dev Pay `amount` of `wallet`'s money to `to`: from the sale's balance (ETH) or from the wallet's
+    /// shard vault (stablecoin).
+    function _payOut(address wallet, address to, uint256 amount) private {
         if (paymentToken == address(0)) {
             Address.sendValue(payable(to), amount);
         } else {
-            IERC20(paymentToken).safeTransfer(to, amount);
+            IERC20(paymentToken).safeTransferFrom(vaultOf[shardOf(wallet)], to, amount);
         }
     }
 

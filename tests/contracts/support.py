@@ -287,6 +287,11 @@ class SaleUnderTest:
         balance: int = self.stablecoin.functions.balanceOf(address).call()
         return balance
 
+    def held(self) -> int:
+        """The payment currency the sale holds (in stablecoin mode, with its shard vaults)."""
+        held: int = self.sale.functions.paymentHeld().call()
+        return held
+
     def tokens(self, address: str) -> int:
         balance: int = self.token.functions.balanceOf(address).call()
         return balance

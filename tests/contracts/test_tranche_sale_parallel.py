@@ -57,22 +57,35 @@ def _one_block_of_purchases(chain: Chain, **config: object) -> tuple[SaleUnderTe
     sale = deploy_sale(chain, accounts, **config)
     sale.allowlist(*(b.address for b in buyers))
     sale.open()
-    amount = ETHER // 10
-    raw = [
-        buyer.sign_transaction(
-            sale.sale.functions.buy(amount).build_transaction(
-                {
-                    "from": buyer.address,
-                    "value": amount,
-                    "gas": 200_000,
-                    "gasPrice": 2 * w3.eth.gas_price,
-                    "nonce": 0,
-                    "chainId": w3.eth.chain_id,
-                }
-            )
-        ).raw_transaction
-        for buyer in buyers
-    ]
+    stablecoin = sale.stablecoin
+    amount = 100 * 10**6 if stablecoin is not None else ETHER // 10
+
+    def signed(buyer: LocalAccount, function: object, nonce: int, value: int = 0) -> bytes:
+        transaction = function.build_transaction(  # type: ignore[attr-defined]
+            {
+                "from": buyer.address,
+                "value": value,
+                "gas": 200_000,
+                "gasPrice": 2 * w3.eth.gas_price,
+                "nonce": nonce,
+                "chainId": w3.eth.chain_id,
+            }
+        )
+        return bytes(buyer.sign_transaction(transaction).raw_transaction)
+
+    nonce = 0
+    if stablecoin is not None:
+        for buyer in buyers:
+            for step, call in enumerate(
+                [
+                    stablecoin.functions.mint(buyer.address, amount),
+                    stablecoin.functions.approve(sale.sale.address, amount),
+                ]
+            ):
+                w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed(buyer, call, step)))
+        nonce = 2
+    value = 0 if stablecoin is not None else amount
+    raw = [signed(buyer, sale.sale.functions.buy(amount), nonce, value) for buyer in buyers]
     w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
         hashes = [w3.eth.send_raw_transaction(r) for r in raw]
@@ -96,6 +109,14 @@ def test_pro_rata_purchases_run_in_parallel_without_conflict_on_block_stm(block_
 def test_pro_rata_purchases_run_in_parallel_without_conflict_on_sharded(sharded):
     _, metrics = _one_block_of_purchases(sharded, allocation=Allocation.PRO_RATA, shardCount=SHARDS)
     assert (metrics["scheduler"], metrics["transactions"], metrics["conflicts"]) == ("sharded", BUYERS, 0)
+
+
+def test_pro_rata_stablecoin_purchases_run_in_parallel_without_conflict(block_stm):
+    """Each shard has its own payment vault: no stablecoin balance is written by two buyers' purchases."""
+    _, metrics = _one_block_of_purchases(
+        block_stm, stablecoin=True, allocation=Allocation.PRO_RATA, shardCount=SHARDS
+    )
+    assert (metrics["scheduler"], metrics["transactions"], metrics["conflicts"]) == ("block-stm", BUYERS, 0)
 
 
 def test_first_come_first_served_purchases_conflict_on_the_running_total(block_stm):

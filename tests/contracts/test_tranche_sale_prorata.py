@@ -158,7 +158,7 @@ def _word(slot: int) -> str:
     return f"0x{slot:064x}"
 
 
-def assert_writes_exactly(chain, receipt, contract_address: str, expected: set[str]) -> None:
+def assert_writes_exactly(chain, receipt, contract_address: str, expected: set[str], layout=None) -> None:
     """The transaction changed exactly the `expected` storage slots of the contract.
 
     With a prestateTracer (anvil) the changed slots are listed by the node. Without one (the devnet) the test
@@ -173,13 +173,19 @@ def assert_writes_exactly(chain, receipt, contract_address: str, expected: set[s
         ],
     )
     if "error" not in response:
-        post = {to_checksum_address(k): v for k, v in response["result"]["post"].items()}
-        written = {_word(int(s, 16)) for s in post.get(contract_address, {}).get("storage", {})}
+        # diffMode lists a changed slot in `pre` (unless it was zero) and in `post` (unless it became zero).
+        written = {
+            _word(int(slot, 16))
+            for side in ("pre", "post")
+            for address, account in response["result"][side].items()
+            if to_checksum_address(address) == contract_address
+            for slot in account.get("storage", {})
+        }
         assert written == expected
         return
     block = receipt["blockNumber"]
     assert chain.w3.eth.get_block(block)["transactions"] == [receipt["transactionHash"]]
-    layout = load_artifact("TrancheSale").storage_layout
+    layout = layout or load_artifact("TrancheSale").storage_layout
     fixed = {_word(e["slot"]) for e in layout if not e["type"].startswith("t_mapping")} - expected
 
     def value(slot: str, at: int) -> bytes:
@@ -250,5 +256,58 @@ def test_oversubscribed_stablecoin_sale_refunds_in_the_stablecoin(deploy_sale, a
         assert sale.payment_balance(wallet) == contributed - paid
         assert sale.tokens(wallet) == paid * 10**18 // 500_000
     sale.chain.send(sale.sale.functions.withdrawProceeds(), accounts.outsider.address)
-    assert sale.payment_balance(sale.sale.address) == 0
+    assert sale.held() == 0
     assert sale.payment_balance(accounts.treasury.address) <= 5_000 * 10**6
+
+
+def test_a_stablecoin_purchase_writes_only_slots_of_its_buyer_and_its_shard(deploy_sale, accounts):
+    """Payments go to the vault of the buyer's shard, not to one balance that every purchase would write."""
+    sale = deploy_sale(stablecoin=True, allocation=Allocation.PRO_RATA, shardCount=SHARDS)
+    coin_layout = {e["label"]: e["slot"] for e in load_artifact("MockStablecoin").storage_layout}
+    sale.allowlist(*(i.address for i in accounts.investors))
+    sale.open()
+    vaults = set()
+    for investor in accounts.investors:
+        amount = 500 * 10**6
+        sale.chain.send(sale.stablecoin.functions.mint(investor.address, amount), investor.address)
+        sale.chain.send(sale.stablecoin.functions.approve(sale.sale.address, 2 * amount), investor.address)
+        receipt = sale.chain.send(sale.sale.functions.buy(amount), investor.address)
+        shard = int(investor.address, 16) % SHARDS
+        vault = sale.sale.functions.vaultOf(shard).call()
+        vaults.add(vault)
+        assert_writes_exactly(
+            sale.chain,
+            receipt,
+            sale.sale.address,
+            {
+                _mapping_slot("address", investor.address, _slot("_positions")),
+                _mapping_slot("uint256", shard, _slot("_shards")),
+            },
+            layout=load_artifact("TrancheSale").storage_layout,
+        )
+        allowance = (
+            "0x"
+            + keccak(
+                encode(
+                    ["address", "bytes32"],
+                    [
+                        sale.sale.address,
+                        keccak(
+                            encode(["address", "uint256"], [investor.address, coin_layout["_allowances"]])
+                        ),
+                    ],
+                )
+            ).hex()
+        )
+        assert_writes_exactly(
+            sale.chain,
+            receipt,
+            sale.stablecoin.address,
+            {
+                _mapping_slot("address", investor.address, coin_layout["_balances"]),
+                _mapping_slot("address", vault, coin_layout["_balances"]),
+                allowance,
+            },
+            layout=load_artifact("MockStablecoin").storage_layout,
+        )
+    assert len(vaults) == len(accounts.investors)  # these four investors fall in four different shards

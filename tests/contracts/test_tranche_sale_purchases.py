@@ -176,7 +176,11 @@ def test_stablecoin_sale_pulls_the_approved_amount(deploy_sale, accounts, revert
     amount = 1_500 * 10**6
     receipt = sale.buy(alice, amount)
     assert sale.events(receipt, "Purchased")[0]["amount"] == amount
-    assert sale.payment_balance(sale.sale.address) == amount
+    assert sale.held() == amount
+    # The money sits in the vault of alice's shard (one shard in a first-come-first-served sale).
+    vault = sale.sale.functions.vaultOf(0).call()
+    assert sale.payment_balance(vault) == amount
+    assert sale.payment_balance(sale.sale.address) == 0
     assert sale.payment_balance(alice) == 0
     assert sale.chain.balance(sale.sale.address) == 0
     # Ether is refused in a stablecoin sale.

@@ -286,7 +286,7 @@ def test_stablecoin_sale_settles_in_the_stablecoin(deploy_sale, accounts):
     assert sale.tokens(alice) == 1_000_500_001 * 10**18 // 500_000
     sale.chain.send(sale.sale.functions.withdrawProceeds(), outsider)
     assert sale.payment_balance(treasury) == 1_000_500_001
-    assert sale.payment_balance(sale.sale.address) == 250_000_000
+    assert sale.held() == 250_000_000
     assert sale.chain.balance(sale.sale.address) == 0
 
 
@@ -300,7 +300,7 @@ def test_stablecoin_refunds(deploy_sale, accounts):
     sale.chain.send(sale.sale.functions.enterRefundMode(), accounts.outsider.address)
     _refund(sale, alice)
     assert sale.payment_balance(alice) == 500_000_000
-    assert sale.payment_balance(sale.sale.address) == 0
+    assert sale.held() == 0
 
 
 def _reentrant_investor(sale, accounts):
@@ -363,3 +363,22 @@ def test_revoking_the_sales_minter_role_cannot_block_claims(sale, accounts):
     assert not sale.token.functions.transferAllowed(alice).call()  # the lock-up is on
     _claim(sale, alice)
     assert sale.tokens(alice) == 2 * ETHER * TOKENS_PER_WEI
+
+
+def test_stablecoin_sweep_empties_every_shard_vault(deploy_sale, accounts):
+    sale = deploy_sale(stablecoin=True, allocation=Allocation.PRO_RATA, shardCount=4)
+    wallets = [i.address for i in accounts.investors]
+    sale.allowlist(*wallets)
+    sale.open()
+    for wallet in wallets:
+        sale.buy(wallet, 1_000 * 10**6)
+    sale.close()
+    sale.finalize()
+    _claim(sale, wallets[0])  # 1,000 USDC settled into the sale itself, 3,000 still in the vaults
+    assert sale.payment_balance(sale.sale.address) == 1_000 * 10**6
+    sale.chain.travel_to(sale.sale.functions.claimDeadline().call() + 1)
+    receipt = sale.chain.send(sale.sale.functions.sweep(), accounts.outsider.address)
+    assert sale.events(receipt, "Swept")[0]["payment"] == 4_000 * 10**6
+    assert sale.payment_balance(accounts.treasury.address) == 4_000 * 10**6
+    assert sale.held() == 0
+    assert all(sale.payment_balance(sale.sale.functions.vaultOf(i).call()) == 0 for i in range(4))
