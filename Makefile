@@ -82,8 +82,8 @@ test: services messages
 	@$(MANAGE) collectstatic --no-input -v0
 	@$(VENV)/bin/pytest
 
-bench: services
-	@$(MANAGE) migrate --no-input -v0
+bench: demo
+	@platform/system-packages.sh bench
 	@$(MANAGE) collectstatic --no-input -v0
 	$(call step,Benchmarks (results in bench/results/))
 	@$(PY) -m bench

@@ -241,7 +241,7 @@ def rpc_part(result: Result) -> None:
     rounds_long = {("long", "automine"): transfers(), ("long", "block"): transfers()}
     rates: dict[tuple[str, str, str], float] = {}
     with nodes() as urls:
-        for name, url in urls.items():
+        for url in urls.values():
             client = Client(url)
             client.call("evm_setAutomine", [False])
             for raw in funding:
@@ -253,7 +253,7 @@ def rpc_part(result: Result) -> None:
                 Client(url).call("evm_setAutomine", [mode == "automine"])
                 rates[(name, stage, mode)] = measure_load(url, mode, raws)
                 Client(url).call("evm_setAutomine", [True])
-        for name, url in urls.items():  # grow both chains to LONG_CHAIN one-transaction blocks
+        for url in urls.values():  # grow both chains to LONG_CHAIN one-transaction blocks
             measure_load(url, "automine", grow)
         for (stage, mode), raws in rounds_long.items():
             for name, url in urls.items():

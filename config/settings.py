@@ -87,7 +87,8 @@ MIDDLEWARE = [
     "accounts.middleware.RequireStaffTwoFactorMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+# The benchmarks add a bare view beside the real routes (bench/web_urls.py); nothing else sets this.
+ROOT_URLCONF = env("DJANGO_ROOT_URLCONF", "config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
