@@ -382,3 +382,19 @@ def test_stablecoin_sweep_empties_every_shard_vault(deploy_sale, accounts):
     assert sale.payment_balance(accounts.treasury.address) == 4_000 * 10**6
     assert sale.held() == 0
     assert all(sale.payment_balance(sale.sale.functions.vaultOf(i).call()) == 0 for i in range(4))
+
+
+def test_card_purchase_in_stablecoin_is_refunded_to_the_beneficiary(deploy_sale, accounts):
+    """The distributor pays for the investor; the position, and so any refund, is the investor's."""
+    sale = deploy_sale(stablecoin=True)
+    alice, distributor = accounts.investors[0].address, accounts.distributor.address
+    sale.allowlist(alice)
+    sale.open()
+    sale.buy_for(alice, 300 * 10**6)
+    assert sale.payment_balance(distributor) == 0
+    assert sale.sale.functions.contributionOf(alice).call() == 300 * 10**6
+    sale.close()  # 300 USDC < the 1,000 USDC soft cap
+    sale.chain.send(sale.sale.functions.enterRefundMode(), accounts.outsider.address)
+    _refund(sale, alice)
+    assert sale.payment_balance(alice) == 300 * 10**6
+    assert sale.held() == 0
