@@ -198,6 +198,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
             config.token == address(0) || config.treasury == address(0) || config.admin == address(0)
                 || config.operator == address(0)
         ) revert InvalidConfiguration("zero address");
+        if (config.paymentToken == config.token) revert InvalidConfiguration("payment token is the token");
         if (config.price == 0) revert InvalidConfiguration("price");
         if (config.start >= config.end) revert InvalidConfiguration("start not before end");
         if (config.claimPeriod < MIN_CLAIM_PERIOD) revert InvalidConfiguration("claim period");

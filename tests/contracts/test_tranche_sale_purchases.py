@@ -208,11 +208,14 @@ def test_stablecoin_sale_pulls_the_approved_amount(deploy_sale, accounts, revert
         ({"treasury": ZERO_ADDRESS}, "zero address"),
         ({"end": 0}, "start not before end"),
         ({"claimPeriod": 3600 - 1}, "claim period"),
+        ({"paymentToken": "token"}, "payment token is the token"),
     ],
 )
 def test_invalid_configurations_are_refused(deploy_sale, chain, accounts, reverts, overrides, reason):
     config = dict(deploy_sale().config)
     config.update(overrides)
+    if config["paymentToken"] == "token":
+        config["paymentToken"] = config["token"]
     factory = chain.w3.eth.contract(
         abi=load_artifact("TrancheSale").abi, bytecode=load_artifact("TrancheSale").bytecode
     )
