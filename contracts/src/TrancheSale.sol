@@ -306,10 +306,11 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
     // ---------------------------------------------------------------- after the end
 
-    /// @notice Close a successful sale: fix the total, mint the tokens sold to this contract.
-    /// Allowed after the end (or once a first-come-first-served sale sold out) and until the grace period
-    /// after the end is over.
-    function finalize() external nonReentrant onlyRole(OPERATOR_ROLE) {
+    /// @notice Close a successful sale: fix the total, mint the tokens sold to this contract. The company
+    /// (admin) or the platform (operator) may finalize after the end (or once a first-come-first-served sale
+    /// sold out) and until the grace period after the end is over.
+    function finalize() external nonReentrant {
+        _requireOperatorOrAdmin();
         _requireActive();
         uint256 raised = totalRaised();
         bool soldOut = allocation == Allocation.FirstComeFirstServed && raised == hardCap;
@@ -348,9 +349,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
     /// @notice The company (admin) or the platform (operator) may cancel the sale before it is finalized.
     function cancel() external nonReentrant {
-        if (!hasRole(DEFAULT_ADMIN_ROLE, _msgSender()) && !hasRole(OPERATOR_ROLE, _msgSender())) {
-            revert Unauthorized(_msgSender());
-        }
+        _requireOperatorOrAdmin();
         _requireActive();
         _enterRefundMode(RefundReason.Cancelled, totalRaised());
     }
@@ -572,6 +571,12 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
             Address.sendValue(payable(to), amount);
         } else {
             IERC20(paymentToken).safeTransferFrom(vaultOf[shardOf(wallet)], to, amount);
+        }
+    }
+
+    function _requireOperatorOrAdmin() private view {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, _msgSender()) && !hasRole(OPERATOR_ROLE, _msgSender())) {
+            revert Unauthorized(_msgSender());
         }
     }
 
