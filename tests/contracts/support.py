@@ -9,7 +9,6 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
 from contracts import load_artifact
+from contracts.sale import MINTER_ROLE, Allocation, Eligibility, SaleConfig
 from devnet.testing import anvil_process, node_process
 
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -169,25 +169,7 @@ def _is_address(value: Any) -> bool:
 # ---------------------------------------------------------------------------------------------- sales
 
 ZERO_ADDRESS = "0x" + "00" * 20
-MINTER_ROLE = keccak(text="MINTER_ROLE")
 TOKEN_CAP = 10**9 * 10**18
-
-
-class Eligibility(IntEnum):
-    ALLOWLIST = 0
-    MERKLE = 1
-    VOUCHER = 2
-
-
-class Allocation(IntEnum):
-    FIRST_COME_FIRST_SERVED = 0
-    PRO_RATA = 1
-
-
-class SaleState(IntEnum):
-    ACTIVE = 0
-    FINALIZED = 1
-    REFUNDING = 2
 
 
 ETH_TERMS: dict[str, int] = {
@@ -309,14 +291,8 @@ class SaleUnderTest:
 SaleFactory = Callable[..., SaleUnderTest]
 
 
-SALE_CONFIG_FIELDS = (
-    "token paymentToken treasury admin operator distributor voucherSigner price start end finalizeGracePeriod "
-    "claimPeriod softCap hardCap minPerInvestor maxPerInvestor eligibility allocation shardCount merkleRoot"
-).split()
-
-
-def sale_config_tuple(config: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(int(config[k]) if isinstance(config[k], IntEnum) else config[k] for k in SALE_CONFIG_FIELDS)
+def sale_config_tuple(config: dict[str, Any]) -> tuple[object, ...]:
+    return SaleConfig(**config).as_tuple()
 
 
 def deploy_sale(

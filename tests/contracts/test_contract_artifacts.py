@@ -11,6 +11,7 @@ from contracts.artifacts import (
     compute_sources_hash,
     read_build_info,
 )
+from contracts.sale import SaleConfig
 
 
 def test_artifacts_match_sources() -> None:
@@ -48,3 +49,9 @@ def test_every_custom_error_of_ours_has_a_test() -> None:
     untested = sorted(name for name in declared if not re.search(rf'reverts\([^)]*?"{name}"', tests))
     assert declared
     assert untested == []
+
+
+def test_sale_config_matches_the_constructor() -> None:
+    constructor = next(e for e in load_artifact("TrancheSale").abi if e["type"] == "constructor")
+    components = constructor["inputs"][0]["components"]
+    assert [c["name"] for c in components] == SaleConfig.field_names()

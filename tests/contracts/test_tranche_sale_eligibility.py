@@ -4,8 +4,8 @@ import pytest
 from eth_utils import keccak
 
 from contracts.merkle import StandardMerkleTree, WalletMerkleTree, leaf_hash
+from contracts.sale import Eligibility
 from contracts.vouchers import Voucher, sign_voucher, voucher_digest
-from tests.contracts.support import Eligibility
 
 ETHER = 10**18
 MAX = 4 * ETHER

@@ -5,7 +5,8 @@ Run with TRANCHE_TEST_SCHEDULER=block-stm or sharded to have the devnet execute 
 
 import pytest
 
-from tests.contracts.support import ETH_TERMS, Allocation
+from contracts.sale import Allocation
+from tests.contracts.support import ETH_TERMS
 
 ETHER = 10**18
 HARD_CAP = ETH_TERMS["hardCap"]

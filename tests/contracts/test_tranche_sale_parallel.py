@@ -9,8 +9,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from contracts.sale import Allocation
 from devnet.testing import node_process
-from tests.contracts.support import Allocation, Chain, SaleUnderTest, deploy_sale, dev_accounts
+from tests.contracts.support import Chain, SaleUnderTest, deploy_sale, dev_accounts
 
 ETHER = 10**18
 BUYERS = 32

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts import load_artifact
-from tests.contracts.support import Allocation, Eligibility
+from contracts.sale import Allocation, Eligibility
 
 ETHER = 10**18
 HARD_CAP = 10 * ETHER

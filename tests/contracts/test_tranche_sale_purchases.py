@@ -5,14 +5,8 @@ from eth_utils import keccak
 from web3.exceptions import ContractLogicError
 
 from contracts import load_artifact
-from tests.contracts.support import (
-    ETH_TERMS,
-    STABLECOIN_TERMS,
-    ZERO_ADDRESS,
-    Allocation,
-    Eligibility,
-    sale_config_tuple,
-)
+from contracts.sale import Allocation, Eligibility
+from tests.contracts.support import ETH_TERMS, STABLECOIN_TERMS, ZERO_ADDRESS, sale_config_tuple
 
 ETHER = 10**18
 HARD_CAP = ETH_TERMS["hardCap"]

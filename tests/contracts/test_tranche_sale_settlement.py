@@ -7,7 +7,8 @@ treasury's balances change by exactly the amounts paid out, with no gas in betwe
 import pytest
 from eth_utils import keccak
 
-from tests.contracts.support import CLAIM_PERIOD, ETH_TERMS, FINALIZE_GRACE, Allocation, SaleState
+from contracts.sale import Allocation, SaleState
+from tests.contracts.support import CLAIM_PERIOD, ETH_TERMS, FINALIZE_GRACE
 
 ETHER = 10**18
 TOKENS_PER_WEI = 1_000  # 0.001 ETH per whole token
