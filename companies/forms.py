@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -42,8 +43,9 @@ class CompanyForm(forms.ModelForm):
 
     def clean_logo(self) -> Any:
         logo = self.cleaned_data.get("logo")
-        if logo and hasattr(logo, "size") and logo.size > settings.COMPANY_LOGO_MAX_BYTES:
-            raise forms.ValidationError(_("The logo must be at most 2 MB."))
+        limit = settings.COMPANY_LOGO_MAX_BYTES
+        if logo and hasattr(logo, "size") and logo.size > limit:
+            raise forms.ValidationError(_("The logo must be at most %(size)s.") % {"size": filesizeformat(limit)})
         return logo
 
 
