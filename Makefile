@@ -17,6 +17,7 @@ export TRANCHE_DEV ?= 1
 export PYTHONUNBUFFERED := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
+# $(call step,Text) prints a headline; write text without commas (make splits call arguments on them).
 step = @printf '\n\033[1;34m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help setup run test bench stop services migrate demo messages messages-update vendor clean
@@ -38,7 +39,7 @@ $(VENV)/.installed: pyproject.toml platform/requirements.py
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	$(call step,Node packages (solc, OpenZeppelin, anvil/cast, front-end assets))
+	$(call step,Node packages: solc and OpenZeppelin; anvil and cast; front-end assets)
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -69,7 +70,9 @@ demo: migrate
 run: demo messages
 	$(call step,Static files)
 	@$(MANAGE) collectstatic --no-input -v0
-	$(call step,Starting web, worker and beat — Ctrl-C stops them all)
+	$(call step,Starting web + worker + beat + devnet — Ctrl-C stops them all)
+	@printf '\n    Tranche:  \033[1mhttp://127.0.0.1:8000\033[0m   (demo log-ins and TOTP secrets above)\n'
+	@printf '    API docs: http://127.0.0.1:8000/api/v1/docs/     devnet JSON-RPC: http://127.0.0.1:8545\n\n'
 	@trap '$(SERVICES) down' EXIT; $(VENV)/bin/honcho -d . -f platform/Procfile start
 
 test: services messages
