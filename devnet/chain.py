@@ -25,7 +25,6 @@ from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3, EMPTY_SHA256, EMPTY_UNCLE_HASH, ZERO_HASH32
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
-from eth.db.trie import make_trie_root_and_nodes
 from eth.vm.forks.prague.headers import PragueBlockHeader
 from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
@@ -44,6 +43,7 @@ from devnet.state import (
     flat_state_from_accounts,
 )
 from devnet.store import NodeStore
+from devnet.trie import cache_decoded_trie_nodes, ordered_trie_root
 
 log = logging.getLogger("devnet.chain")
 
@@ -243,6 +243,7 @@ class Chain:
         self.last_candidates: list[PendingTx] = []
         self.last_execution: BlockExecution | None = None
         self.data_dir = data_dir
+        cache_decoded_trie_nodes()
         self.store = NodeStore(data_dir / "nodes.log" if data_dir else None)
         self.db = AtomicDB(self.store)
         self.account_db = AccountDB(self.db, BLANK_ROOT_HASH)
@@ -376,8 +377,8 @@ class Chain:
         bloom: int,
         extra_data: bytes = b"",
     ) -> BlockHeaderAPI:
-        transaction_root, _ = make_trie_root_and_nodes(tuple(transactions))
-        receipt_root, _ = make_trie_root_and_nodes(tuple(receipts))
+        transaction_root = ordered_trie_root([transaction.encode() for transaction in transactions])
+        receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
         return PragueBlockHeader(
             parent_hash=parent_hash,
             uncles_hash=EMPTY_UNCLE_HASH,
