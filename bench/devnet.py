@@ -163,7 +163,7 @@ class Client:
 
     def __init__(self, url: str) -> None:
         parsed = urlparse(url)
-        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=600)
+        self.connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=600)
         self.ids = 0
 
     def call(self, method: str, params: list[Any]) -> Any:

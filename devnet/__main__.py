@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     accounts = derive_accounts(options.mnemonic, options.accounts)
-    alloc = [
+    alloc: list[tuple[bytes, AccountRecord, bytes, dict[int, int]]] = [
         (account.address, AccountRecord(0, options.balance * WEI_PER_ETHER, EMPTY_SHA3), b"", {})
         for account in accounts
     ]

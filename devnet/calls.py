@@ -71,7 +71,7 @@ def _transaction(request: CallRequest, state: StateAPI, gas: int) -> SignedTrans
         nonce=state.get_nonce(Address(sender)),
         gas_price=0,
         gas=gas,
-        to=request.to if request.to is not None else CREATE_CONTRACT_ADDRESS,
+        to=Address(request.to) if request.to is not None else CREATE_CONTRACT_ADDRESS,
         value=request.value,
         data=request.data,
     )

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth.abc import BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import ReceiptAPI, SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3, EMPTY_SHA256, EMPTY_UNCLE_HASH, ZERO_HASH32
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague.headers import PragueBlockHeader
 from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
-from eth_typing import Address
+from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError
 
 from devnet.accounts import DevAccount
@@ -89,7 +89,7 @@ class Receipt:
 
 @dataclass
 class Block:
-    header: BlockHeaderAPI
+    header: PragueBlockHeader
     transactions: list[PendingTx]
     receipts: list[Receipt]
     writes: Writes
@@ -130,10 +130,10 @@ def effective_gas_price(tx: SignedTransactionAPI, base_fee: int) -> int:
     return int(min(tx.max_fee_per_gas, tx.max_priority_fee_per_gas + base_fee))
 
 
-def next_base_fee(parent: BlockHeaderAPI) -> int:
+def next_base_fee(parent: PragueBlockHeader) -> int:
     """EIP-1559: the base fee moves by at most 1/8 towards keeping blocks half full."""
     target = parent.gas_limit // ELASTICITY
-    base_fee = int(parent.base_fee_per_gas)
+    base_fee = int(parent.base_fee_per_gas or 0)
     if parent.gas_used == target:
         return base_fee
     if parent.gas_used > target:
@@ -376,24 +376,24 @@ class Chain:
         gas_used: int,
         bloom: int,
         extra_data: bytes = b"",
-    ) -> BlockHeaderAPI:
+    ) -> PragueBlockHeader:
         transaction_root = ordered_trie_root([transaction.encode() for transaction in transactions])
         receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
         return PragueBlockHeader(
-            parent_hash=parent_hash,
+            parent_hash=Hash32(parent_hash),
             uncles_hash=EMPTY_UNCLE_HASH,
-            coinbase=self.config.coinbase,
-            state_root=state_root,
-            transaction_root=transaction_root,
-            receipt_root=receipt_root,
+            coinbase=Address(self.config.coinbase),
+            state_root=Hash32(state_root),
+            transaction_root=Hash32(transaction_root),
+            receipt_root=Hash32(receipt_root),
             bloom=bloom,
             difficulty=0,
-            block_number=number,
+            block_number=BlockNumber(number),
             gas_limit=self.config.gas_limit,
             gas_used=gas_used,
             timestamp=timestamp,
             extra_data=extra_data,
-            mix_hash=keccak(parent_hash + number.to_bytes(8, "big")),
+            mix_hash=Hash32(keccak(parent_hash + number.to_bytes(8, "big"))),
             nonce=b"\x00" * 8,
             base_fee_per_gas=base_fee,
             withdrawals_root=BLANK_ROOT_HASH,

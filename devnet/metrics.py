@@ -29,7 +29,7 @@ class Metrics:
         self.recent: deque[BlockMetrics] = deque(maxlen=keep)
         self._lock = threading.Lock()
         self.totals: Counter[str] = Counter()
-        self.seconds: Counter[str] = Counter()
+        self.seconds: dict[str, float] = {"execution": 0.0, "commit": 0.0, "state_root": 0.0}
         self.by_scheduler: Counter[str] = Counter()
 
     def record(self, block: BlockMetrics) -> None:

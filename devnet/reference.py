@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth.abc import ExecutionContextAPI
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague import PragueVM
@@ -78,7 +79,7 @@ class ReferenceChain:
         return bytes(self.state_root), receipts
 
 
-def _context_stub() -> object:
+def _context_stub() -> ExecutionContextAPI:
     from devnet.execution import BlockContext
 
     return BlockContext(0, 0, b"\x00" * 20, 30_000_000, 0, 1, b"\x00" * 32, ()).execution_context()

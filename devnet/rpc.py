@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from eth_hash.auto import keccak
+from eth_typing import Address
 
 from devnet.calls import CallFailed, CallRequest, CallReverted, call, estimate_gas
 from devnet.chain import Block, Chain, LogRecord, Receipt, TransactionRejected, effective_gas_price
@@ -121,11 +122,12 @@ def encode_transaction(pending: PendingTx, block: Block | None, index: int | Non
     }
     if type_id == 0:
         result["gasPrice"] = quantity(tx.gas_price)
-        result["v"] = quantity(tx.v)
-        if tx.v >= 35:
-            result["chainId"] = quantity((tx.v - 35) // 2)
+        v = int(getattr(tx, "v", 27))
+        result["v"] = quantity(v)
+        if v >= 35:
+            result["chainId"] = quantity((v - 35) // 2)
     else:
-        result["chainId"] = quantity(tx.chain_id)
+        result["chainId"] = quantity(int(tx.chain_id or 0))
         result["v"] = quantity(tx.y_parity)
         result["yParity"] = quantity(tx.y_parity)
         result["accessList"] = [
@@ -135,7 +137,7 @@ def encode_transaction(pending: PendingTx, block: Block | None, index: int | Non
         if type_id >= 2:
             result["maxFeePerGas"] = quantity(tx.max_fee_per_gas)
             result["maxPriorityFeePerGas"] = quantity(tx.max_priority_fee_per_gas)
-            base_fee = int(block.header.base_fee_per_gas) if block else tx.max_fee_per_gas
+            base_fee = int(block.header.base_fee_per_gas or 0) if block else tx.max_fee_per_gas
             result["gasPrice"] = quantity(effective_gas_price(tx, base_fee) if block else tx.max_fee_per_gas)
         else:
             result["gasPrice"] = quantity(tx.gas_price)
@@ -143,7 +145,7 @@ def encode_transaction(pending: PendingTx, block: Block | None, index: int | Non
 
 
 def encode_block(block: Block, full: bool) -> dict[str, Any]:
-    header = block.header
+    header: Any = block.header  # a PragueBlockHeader: every field below is set
     transactions: list[Any]
     if full:
         transactions = [encode_transaction(p, block, i) for i, p in enumerate(block.transactions)]
@@ -344,6 +346,7 @@ class RpcServer:
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
             return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "invalid request"}}
         request_id = request.get("id")
+        result: Any
         method = request["method"]
         params = request.get("params") or []
         if isinstance(params, dict):
@@ -550,7 +553,7 @@ class RpcServer:
         with self.chain.lock:
             for number in range(oldest, newest + 1):
                 block = self.chain.blocks[number]
-                header = block.header
+                header: Any = block.header
                 base_fees.append(quantity(header.base_fee_per_gas))
                 ratios.append(header.gas_used / header.gas_limit if header.gas_limit else 0.0)
                 tips = sorted(
@@ -607,7 +610,7 @@ class RpcServer:
             block = self.block_for(tag)
             if block is self.chain.head:
                 return data(self.chain.flat.code(self.chain.flat.read((CODE, address))))
-            return data(self.chain.account_db_at(block).get_code(address))
+            return data(self.chain.account_db_at(block).get_code(Address(address)))
 
     def rpc_eth_getStorageAt(self, params: list[Any]) -> str:
         address = parse_address(params[0])

@@ -77,7 +77,7 @@ class Workload:
 
     def alloc(self, poor: Sequence[int] = ()) -> list[tuple[bytes, AccountRecord, bytes, dict[int, int]]]:
         """Genesis accounts; `poor` ones get only enough for a couple of transfers."""
-        rows = []
+        rows: list[tuple[bytes, AccountRecord, bytes, dict[int, int]]] = []
         for index, address in enumerate(self.addresses):
             balance = 2 * ETH_TRANSFER_GAS * 3 * 10**9 + 10**15 if index in poor else self.balance
             rows.append((address, AccountRecord(0, balance, EMPTY_SHA3), b"", {}))

@@ -195,10 +195,11 @@ class ParallelScheduler(Scheduler):
             while index not in results:
                 flush(index)
                 for connection in wait(self.connections):
-                    message = connection.recv()  # type: ignore[union-attr]
+                    assert isinstance(connection, Connection)  # noqa: S101 - wait() returns what it was given
+                    message = connection.recv()
                     if message[0] == "outcome":
                         outcome: TxOutcome = message[1]
-                        outcome.extra["worker"] = self.connections.index(connection)  # type: ignore[arg-type]
+                        outcome.extra["worker"] = self.connections.index(connection)
                         results[outcome.index] = outcome
             return results.pop(index)
 
