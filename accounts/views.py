@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
@@ -37,12 +37,10 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
             full_name=form.cleaned_data["full_name"], preferred_language=form.cleaned_data["preferred_language"],
         )
         language = form.cleaned_data["preferred_language"]
-        if language:
-            translation.activate(language)
         messages.success(request, _("Your profile is saved."))
         response = redirect("accounts:profile")
-        if language:
-            response.set_cookie("django_language", language, samesite="Lax")
+        if language:  # the next page (and every later one) is in the chosen language
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
         return response
     from allauth.mfa.models import Authenticator
 

@@ -27,8 +27,11 @@ def _test_settings(settings) -> None:  # type: ignore[no-untyped-def]
     Rate-limit counters live in the cache, so every test starts with none, away from `make run`'s data.
     """
     from django.core.cache import cache
+    from django.utils import translation
 
     from config import embedded
+
+    translation.activate("en")  # a request in another language must not leak into the next test's messages
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests need no strength
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {

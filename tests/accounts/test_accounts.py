@@ -152,3 +152,11 @@ def test_the_language_switch_serves_simplified_chinese() -> None:
     page = client.get("/").content.decode()
     assert '<html lang="zh-hans">' in page
     assert "股权" in page  # "cap table" and friends are translated
+
+
+def test_a_saved_language_is_used_on_every_page_until_the_switch_says_otherwise(client_for: Any) -> None:
+    user = UserFactory(preferred_language="zh-hans")
+    client = client_for(user)
+    assert '<html lang="zh-hans">' in client.get("/dashboard/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert '<html lang="en">' in client.get("/dashboard/").content.decode()
