@@ -10,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -115,8 +116,6 @@ def invitation_token(invitation: Invitation) -> str:
 
 
 def invitation_url(invitation: Invitation) -> str:
-    from django.urls import reverse
-
     return settings.SITE_URL.rstrip("/") + reverse("companies:invitation", kwargs={"token": invitation_token(invitation)})
 
 
