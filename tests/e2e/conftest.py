@@ -42,3 +42,22 @@ def shot(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         page.screenshot(path=str(folder / f"{next(count):02d}-{step}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def signed_in(browser, live_server):  # type: ignore[no-untyped-def]
+    """A browser page already signed in as the given user (a session made by Django's test client)."""
+    from django.conf import settings
+    from django.test import Client
+
+    def make(user, viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
+        context.add_cookies([{
+            "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": live_server.url,
+        }])
+        return context.new_page()
+
+    return make

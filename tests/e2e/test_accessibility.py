@@ -1,0 +1,44 @@
+"""Every page so far, checked in Chromium with axe-core (the accessibility engine behind Lighthouse):
+no serious or critical violation of WCAG 2.1 A/AA rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AXE = (Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js").read_text()
+
+
+def violations(page: Any) -> list[str]:
+    page.add_script_tag(content=AXE)
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def test_public_pages_have_no_serious_accessibility_violations(live_server: Any, browser: Any, cast: Any) -> None:
+    page = browser.new_context().new_page()
+    for path in ["/", "/accounts/signup/", "/accounts/login/", "/accounts/password/reset/",
+                 f"/c/{cast.company.slug}/", "/c/no-such-company/"]:
+        page.goto(live_server.url + path)
+        assert violations(page) == [], path
+
+
+def test_signed_in_pages_have_no_serious_accessibility_violations(live_server: Any, signed_in: Any, cast: Any) -> None:
+    owner = signed_in(cast.owner)
+    for path in ["/dashboard/", "/profile/", "/companies/", "/companies/new/", f"/companies/{cast.company.slug}/",
+                 f"/companies/{cast.company.slug}/team/", f"/companies/{cast.company.slug}/edit/", "/accounts/2fa/"]:
+        owner.goto(live_server.url + path)
+        assert violations(owner) == [], path
+    officer = signed_in(cast.compliance_officer)
+    officer.goto(live_server.url + "/compliance/audit/")
+    assert violations(officer) == [], "/compliance/audit/"
