@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -227,6 +228,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 COMPANY_LOGO_MAX_BYTES = 2 * 1024 * 1024
+# KYC documents: never under MEDIA_ROOT, never served by URL; a view checks who asks and streams the file.
+PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / ".local" / "private")))
+KYC_DOCUMENT_MAX_BYTES = int(env("KYC_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
 # --- API ------------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -267,7 +271,15 @@ TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 
 # --- Tranche ----------------------------------------------------------------------------------------------------
 COMPANY_INVITATION_MAX_AGE = timedelta(days=int(env("COMPANY_INVITATION_DAYS", "7")))
+KYC_APPROVAL_VALIDITY = timedelta(days=int(env("KYC_APPROVAL_DAYS", "365")))
+KYC_SLA = timedelta(hours=int(env("KYC_SLA_HOURS", "48")))
+# Risk: applicants who declare this much income or net worth (USD), or live in one of these countries, are
+# reviewed as higher risk; a high-risk approval needs a second officer.
+KYC_HIGH_RISK_AMOUNT = Decimal(env("KYC_HIGH_RISK_AMOUNT", "1000000"))
+KYC_HIGH_RISK_COUNTRIES = env_list("KYC_HIGH_RISK_COUNTRIES", "BY,CU,IR,KP,MM,RU,SY,VE")
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", "http://127.0.0.1:8545")
+CHAIN_ID = int(env("CHAIN_ID", "31337"))  # the chain wallets are verified on and sales run on
+DEVNET_CHAIN_ID = 31337  # devnet/ (and anvil): the only chain the built-in development wallet signs for
 DEMO_PASSWORD = env("TRANCHE_DEMO_PASSWORD", "tranche-demo-2026")
 
 LOGGING = {
