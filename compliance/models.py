@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from compliance.choices import (
     Accreditation,
@@ -62,13 +63,13 @@ class KycApplication(models.Model):
     # Identity
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
-    country_of_residence = models.CharField(_("country of residence"), max_length=2, blank=True)
+    country_of_residence = CountryField(_("country of residence"), blank=True)
     address_line1 = models.CharField(_("address"), max_length=200, blank=True)
     address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     region = models.CharField(_("state or region"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    tax_residency = models.CharField(_("tax residency"), max_length=2, blank=True)
+    tax_residency = CountryField(_("tax residency"), blank=True)
     document_type = models.CharField(_("document type"), max_length=20, choices=DocumentType.choices, blank=True)
     document_number = models.CharField(_("document number"), max_length=50, blank=True)
     document_expiry = models.DateField(_("document expiry"), null=True, blank=True)

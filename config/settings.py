@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
+    "django_countries",
     "allauth",
     "allauth.account",
     "allauth.mfa",

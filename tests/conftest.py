@@ -21,7 +21,7 @@ TEST_REDIS_DB = 15
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> None:  # type: ignore[no-untyped-def]
+def _test_settings(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Static files straight from the app folders (no collectstatic manifest), and an empty cache per test.
 
     Rate-limit counters live in the cache, so every test starts with none, away from `make run`'s data.
@@ -33,6 +33,8 @@ def _test_settings(settings) -> None:  # type: ignore[no-untyped-def]
 
     translation.activate("en")  # a request in another language must not leak into the next test's messages
 
+    settings.MEDIA_ROOT = tmp_path / "media"  # uploads made by tests never land in the development folders
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests need no strength
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -62,6 +62,39 @@ def pending_invitation(cast: Any) -> Invitation:
     )
 
 
+def investor_application(cast: Any) -> Any:
+    """The investor's submitted application (with a document and a screening hit), made once per test."""
+    from datetime import date
+
+    from compliance.models import KycApplication
+
+    application, _ = KycApplication.objects.get_or_create(
+        user=cast.investor,
+        defaults={"state": "submitted", "legal_name": "Ivy Investor", "date_of_birth": date(1990, 1, 1),
+                  "submitted_at": timezone.now()},
+    )
+    return application
+
+
+def investor_document(cast: Any) -> Any:
+    from django.core.files.base import ContentFile
+
+    from compliance.models import KycDocument
+
+    document = KycDocument(application=investor_application(cast), kind="identity", original_name="id.png",
+                           content_type="image/png", size=16, sha256="0" * 64)
+    document.file.save("id", ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 8), save=False)
+    document.save()
+    return document
+
+
+def investor_hit(cast: Any) -> Any:
+    from compliance.models import ScreeningHit
+
+    return ScreeningHit.objects.get_or_create(application=investor_application(cast), list_name="sanctions",
+                                              entry_id="1", defaults={"matched_name": "Ivy Investar", "score": 80})[0]
+
+
 RULES = [
     Rule("home", "get", lambda c: "/", public),
     Rule("dashboard", "get", lambda c: "/dashboard/", page()),
@@ -91,6 +124,17 @@ RULES = [
     Rule("companies:public", "get", lambda c: f"/c/{slug(c)}/", public),
     Rule("compliance:audit_log", "get", lambda c: "/compliance/audit/", page(STAFF)),
     Rule("logo", "get", lambda c: "/media/logos/missing.png", lambda r: 404),
+    # KYC: every signed-in person has their own application; files only for their owner and compliance staff.
+    Rule("compliance:kyc", "get", lambda c: "/kyc/", page()),
+    Rule("compliance:kyc_document", "get", lambda c: f"/kyc/documents/{investor_document(c).pk}/",
+         lambda role: 302 if role == "anonymous" else (200 if role in STAFF | {"investor"} else 404)),
+    Rule("compliance:queue", "get", lambda c: "/compliance/queue/", page(STAFF)),
+    Rule("compliance:review", "get", lambda c: f"/compliance/queue/{investor_application(c).pk}/", page(STAFF)),
+    *[Rule(f"compliance:{name}", "post", lambda c, name=name: f"/compliance/queue/{investor_application(c).pk}/{name.replace('_', '-')}/",
+           page(STAFF, ok=302)) for name in ("assign", "approve", "reject", "request_information", "note")],
+    Rule("compliance:hit_resolve", "post",
+         lambda c: f"/compliance/queue/{investor_application(c).pk}/hits/{investor_hit(c).pk}/resolve/",
+         page(STAFF, ok=302), data=lambda c, r: {"status": "cleared", "note": "Different person."}),
     # The API
     Rule("api-me", "get", lambda c: "/api/v1/me/", api()),
     Rule("api-company-list", "get", lambda c: "/api/v1/companies/", api()),

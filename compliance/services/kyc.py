@@ -126,6 +126,13 @@ def kyc_application_update(*, actor: Actor, application: KycApplication, **field
     return application
 
 
+def applicant_may_edit(application: KycApplication) -> bool:
+    """Whether the applicant can change data and documents and submit (the pages show the form or the status)."""
+    return application.state in EDITABLE_BY_APPLICANT or (
+        application.state == KycState.REJECTED and application.resubmission_allowed
+    )
+
+
 def _require_editable(application: KycApplication, *, allow_approved: bool) -> None:
     """The applicant edits a draft, an application the review sent back, or one rejected with a second chance;
     declared data (not documents) may also change after approval, which may re-open the review."""

@@ -23,6 +23,7 @@ from companies import services as company_services
 from companies.choices import Role
 from companies.models import Company, Membership
 from compliance.audit import Actor
+from compliance.demo import load_kyc_demo
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class Command(BaseCommand):
             self._member(lumen, users["leo@lumen.example"], Role.ADMIN, "CTO")
             self._member(lumen, users["dana@counsel.example"], Role.VIEWER, "Counsel")
             self._company(users["nora@quill.example"], QUILL, title="CEO")
+            queue = load_kyc_demo()
         self._print(users)
+        self.stdout.write(f"KYC review queue: {queue} applications (log in as ana@ or ben@tranche.example).")
 
     def _person(self, person: DemoPerson) -> User:
         user = User.objects.filter(email__iexact=person.email).first()
