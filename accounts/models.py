@@ -96,3 +96,68 @@ class User(AbstractUser):
     @property
     def requires_two_factor(self) -> bool:
         return self.is_compliance_officer or self.is_superuser
+
+
+class WalletQuerySet(models.QuerySet["Wallet"]):
+    def active(self) -> WalletQuerySet:
+        return self.filter(removed_at__isnull=True)
+
+
+class Wallet(models.Model):
+    """An Ethereum address its owner proved to control by signing an EIP-4361 (Sign-In with Ethereum) message.
+
+    One address on one chain belongs to one person at a time. A removed wallet keeps its row (purchases and the
+    audit log may point at it) and frees the address for linking again.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="wallets", verbose_name=_("owner"))
+    address = models.CharField(_("address"), max_length=42, help_text=_("Stored checksummed (EIP-55)."))
+    chain_id = models.PositiveBigIntegerField(_("chain id"))
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    # The signed message and its signature: the evidence that the owner controlled the address.
+    message = models.TextField(_("signed message"))
+    signature = models.CharField(_("signature"), max_length=132)
+    verified_at = models.DateTimeField(_("verified at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+
+    objects = WalletQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        constraints = [
+            models.UniqueConstraint(
+                "chain_id", Lower("address"), condition=models.Q(removed_at__isnull=True),
+                name="accounts_wallet_active_address_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(address__regex=r"^0x[0-9a-fA-F]{40}$"),
+                                   name="accounts_wallet_address_format"),
+        ]
+        indexes = [models.Index(fields=["user", "removed_at"], name="accounts_wallet_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.chain_id})"
+
+
+class WalletNonce(models.Model):
+    """A one-time nonce for linking one address: used once, or it expires. A replayed message finds it used."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="wallet_nonces")
+    nonce = models.CharField(_("nonce"), max_length=64, unique=True)
+    address = models.CharField(_("address"), max_length=42)
+    chain_id = models.PositiveBigIntegerField(_("chain id"))
+    issued_at = models.DateTimeField(_("issued at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("wallet nonce")
+        verbose_name_plural = _("wallet nonces")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("issued_at")),
+                                   name="accounts_walletnonce_expires_after_issue"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nonce

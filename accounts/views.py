@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from accounts import services
+from accounts import selectors, services
 from accounts.forms import ProfileForm
 from accounts.requests import AuthenticatedRequest
 from companies.selectors import company_list_public
@@ -66,3 +69,64 @@ def api_token(request: AuthenticatedRequest) -> HttpResponse:
         request.session["new_api_token"] = token.key
         messages.success(request, _("A new API token was created. Copy it now: it is shown only once."))
     return redirect("accounts:profile")
+
+
+class WalletLinkForm(forms.Form):
+    """What the wallets page posts: the signed EIP-4361 message, its signature, and an optional label."""
+
+    label = forms.CharField(label=_lazy("Label (optional)"), max_length=100, required=False,
+                            help_text=_lazy("A name only you see, such as “Ledger” or “Savings”."))
+    message = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+    signature = forms.CharField(widget=forms.HiddenInput, max_length=140)
+
+
+def site_of(request: HttpRequest) -> tuple[str, str]:
+    """The domain (host[:port]) and scheme a wallet's signed message must name: this request's own.
+
+    `get_host()` refuses a host outside ALLOWED_HOSTS, so a message can only be made for a site we serve.
+    """
+    return request.get_host(), request.scheme or "https"
+
+
+@login_required
+def wallets(request: AuthenticatedRequest) -> HttpResponse:
+    context = {
+        "wallets": selectors.wallet_list(user=request.user),
+        "form": WalletLinkForm(),
+        "chain_id": settings.CHAIN_ID,
+        "dev_wallet": settings.CHAIN_ID == settings.DEVNET_CHAIN_ID,
+    }
+    return render(request, "accounts/wallets.html", context)
+
+
+@login_required
+@require_POST
+def wallet_link(request: AuthenticatedRequest) -> HttpResponse:
+    """The page's script posts the signed message here (the same form works without it, pasted by hand)."""
+    form = WalletLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The wallet was not linked: the signed message or the signature is missing."))
+        return redirect("accounts:wallets")
+    domain, scheme = site_of(request)
+    try:
+        wallet = services.wallet_link(
+            actor=Actor.from_request(request), user=request.user, domain=domain, scheme=scheme,
+            message=form.cleaned_data["message"], signature=form.cleaned_data["signature"],
+            label=form.cleaned_data["label"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Wallet %(address)s is linked and verified.") % {"address": wallet.address})
+    return redirect("accounts:wallets")
+
+
+@login_required
+@require_POST
+def wallet_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    wallet = selectors.wallet_get(user=request.user, pk=pk)
+    if wallet is None:
+        raise Http404
+    services.wallet_remove(actor=Actor.from_request(request), wallet=wallet)
+    messages.success(request, _("Wallet %(address)s is no longer linked to your account.") % {"address": wallet.address})
+    return redirect("accounts:wallets")

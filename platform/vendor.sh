@@ -14,9 +14,11 @@ sed -i -E 's#,url\("\./fonts/tabler-icons\.woff\?[^)]*\) format\("woff"\),url\("
   "$out/tabler-icons/tabler-icons.min.css"
 cp node_modules/htmx.org/dist/htmx.min.js "$out/htmx/"
 cp node_modules/chart.js/dist/chart.umd.min.js "$out/chartjs/" 2>/dev/null || cp node_modules/chart.js/dist/chart.umd.js "$out/chartjs/chart.umd.min.js"
+mkdir -p "$out/ethers" && cp node_modules/ethers/dist/ethers.umd.min.js "$out/ethers/"  # the development wallet signs with it
 # The packages' source maps are not shipped; drop the comments that point at them (collectstatic checks them).
 find "$out" -name '*.js' -o -name '*.css' | xargs sed -i -E 's@/[/*]# sourceMappingURL=[^ *]*( \*/)?@@'
 for pkg in @tabler/core @tabler/icons-webfont htmx.org chart.js; do
   node -e "const p=require('./node_modules/$pkg/package.json');console.log(p.name+' '+p.version+' '+(p.license||''))"
 done > "$out/VERSIONS.txt"
+node -e "const p=require('./node_modules/ethers/package.json');console.log(p.name+' '+p.version+' '+p.license)" >> "$out/VERSIONS.txt"
 echo "vendored into $out:"; cat "$out/VERSIONS.txt"

@@ -154,6 +154,22 @@ RULES = [
     Rule("api-audit-events", "get", lambda c: "/api/v1/audit-events/", api(STAFF)),
     Rule("api-schema", "get", lambda c: "/api/v1/schema/", public),
     Rule("api-docs", "get", lambda c: "/api/v1/docs/", public),
+    # Wallets: everyone signed in has their own; another person's wallet is not found (404), never shown or removed.
+    Rule("accounts:wallets", "get", lambda c: "/wallets/", page()),
+    Rule("accounts:wallet_link", "post", lambda c: "/wallets/link/", page(ok=302),
+         data=lambda c, r: {"message": "not a signed message", "signature": "0x00"}),
+    Rule("accounts:wallet_remove", "post",
+         lambda c: f"/wallets/{c.investor.wallets.get_or_create(address='0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', chain_id=31337, defaults={'message': '-', 'signature': '-', 'verified_at': timezone.now()})[0].pk}/remove/",
+         lambda role: 302 if role in {"anonymous", "investor"} else 404),
+    Rule("api-wallet-list", "get", lambda c: "/api/v1/wallets/", api()),
+    Rule("api-wallet-list", "post", lambda c: "/api/v1/wallets/", api(ok=400),
+         data=lambda c, r: {"message": "not a signed message", "signature": "0x00"}, json=True),
+    Rule("api-wallet-nonce", "post", lambda c: "/api/v1/wallets/nonce/", api(ok=201),
+         data=lambda c, r: {"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}, json=True),
+    *[Rule("api-wallet-detail", method,
+           lambda c: f"/api/v1/wallets/{c.investor.wallets.get_or_create(address='0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', chain_id=31337, defaults={'message': '-', 'signature': '-', 'verified_at': timezone.now()})[0].pk}/",
+           lambda role, ok=ok: 401 if role == "anonymous" else (ok if role == "investor" else 404))
+      for method, ok in (("get", 200), ("delete", 204))],
 ]
 
 # Routes that belong to libraries (allauth's accounts pages, Django admin, the language switch): their own
