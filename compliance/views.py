@@ -153,10 +153,10 @@ def kyc_queue(request: AuthenticatedRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     now = timezone.now()
+    summary = selectors.kyc_queue_summary(since=now - timedelta(days=7), sla=settings.KYC_SLA)
     context = {
-        "filter": filterset, "page": page, "query": query.urlencode(), "now": now, "sla": settings.KYC_SLA,
-        "counts": selectors.kyc_state_counts(), "states": KycState,
-        "figures": selectors.kyc_queue_figures(since=now - timedelta(days=7), sla=settings.KYC_SLA),
+        "filter": filterset, "page": page, "query": query.urlencode(), "now": now,
+        "counts": summary.counts, "states": KycState, "figures": summary,
     }
     template = "compliance/_queue_rows.html" if request.htmx else "compliance/queue.html"
     return render(request, template, context)
