@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Avg,
@@ -21,8 +23,16 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from compliance.choices import OPEN_FOR_REVIEW, HitStatus, KycState
-from compliance.models import AuditEvent, KycApplication, KycDocument, ScreeningHit
+from accounts.models import User
+from compliance.choices import OPEN_FOR_REVIEW, Accreditation, HitStatus, KycState
+from compliance.limits import (
+    InvestmentLimit,
+    LedgerEntry,
+    RegCfThresholds,
+    reg_cf_limit,
+    twelve_months_before,
+)
+from compliance.models import AuditEvent, InvestmentRecord, KycApplication, KycDocument, ScreeningHit
 
 
 def audit_event_list() -> QuerySet[AuditEvent]:
@@ -109,3 +119,30 @@ def kyc_history(application: KycApplication) -> QuerySet[AuditEvent]:
 
 def kyc_documents_current(application: KycApplication) -> list[KycDocument]:
     return list(application.documents.filter(replaced_at__isnull=True).order_by("kind"))
+
+
+def investment_limit_for(*, user: User, now: datetime | None = None) -> InvestmentLimit | None:
+    """The person's Regulation Crowdfunding limit over the last 12 months, or None without approved KYC.
+
+    Accredited investors (self-certified or verified) are unlimited; everyone else's limit comes from the income
+    and net worth they declared, less what the ledger and their declaration of investments elsewhere count.
+    """
+    application = KycApplication.objects.filter(user=user).first()
+    if application is None or not application.is_approved:
+        return None
+    now = now or timezone.now()
+    ledger = [
+        LedgerEntry(amount=row.amount, occurred_at=row.occurred_at, exemption=row.exemption)
+        for row in InvestmentRecord.objects.filter(user=user, occurred_at__gte=twelve_months_before(now))
+    ]
+    return reg_cf_limit(
+        accredited=application.accreditation != Accreditation.NOT_ACCREDITED,
+        annual_income=application.annual_income or Decimal(0),
+        net_worth=application.net_worth or Decimal(0),
+        ledger=ledger,
+        invested_elsewhere=application.invested_elsewhere_12m,
+        now=now,
+        thresholds=RegCfThresholds(
+            minimum=settings.REG_CF_MINIMUM, threshold=settings.REG_CF_THRESHOLD, cap=settings.REG_CF_CAP
+        ),
+    )

@@ -125,6 +125,7 @@ def _kyc_status(request: AuthenticatedRequest, application: KycApplication) -> H
         "application": application, "form": form, "editable": kyc.applicant_may_edit(application),
         "documents": kyc_documents_current(application),
         "thread": application.messages.filter(internal=False).select_related("author"),
+        "limit": selectors.investment_limit_for(user=request.user),
     }
     return render(request, "compliance/kyc_status.html", context)
 

@@ -277,6 +277,10 @@ KYC_SLA = timedelta(hours=int(env("KYC_SLA_HOURS", "48")))
 # Risk: applicants who declare this much income or net worth (USD), or live in one of these countries, are
 # reviewed as higher risk; a high-risk approval needs a second officer.
 KYC_HIGH_RISK_AMOUNT = Decimal(env("KYC_HIGH_RISK_AMOUNT", "1000000"))
+# Regulation Crowdfunding investment limits (17 CFR 227.100(a)(2)); the SEC adjusts them for inflation.
+REG_CF_MINIMUM = Decimal(env("REG_CF_MINIMUM", "2500"))
+REG_CF_THRESHOLD = Decimal(env("REG_CF_THRESHOLD", "124000"))
+REG_CF_CAP = Decimal(env("REG_CF_CAP", "124000"))
 KYC_HIGH_RISK_COUNTRIES = env_list("KYC_HIGH_RISK_COUNTRIES", "BY,CU,IR,KP,MM,RU,SY,VE")
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", "http://127.0.0.1:8545")
 CHAIN_ID = int(env("CHAIN_ID", "31337"))  # the chain wallets are verified on and sales run on

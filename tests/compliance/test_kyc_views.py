@@ -115,3 +115,21 @@ def test_assign_to_me_then_approve_from_the_review_page(client_for: Any) -> None
     application.refresh_from_db()
     assert application.state == KycState.APPROVED
     assert "approved to invest" in client_for(sam).get("/kyc/").content.decode()
+
+
+def test_an_approved_investor_sees_what_they_may_still_invest(client_for: Any) -> None:
+    from decimal import Decimal
+
+    from compliance.models import InvestmentRecord
+
+    sam = UserFactory()
+    KycApplication.objects.create(
+        user=sam, state="approved", legal_name="Sam Rivera", annual_income=Decimal("150000"),
+        net_worth=Decimal("80000"), submitted_at=timezone.now(), approval_expires_at=timezone.now() + timedelta(days=300))
+    page = client_for(sam).get("/kyc/").content.decode()
+    assert "$7,500.00</strong> more" in page  # journey 2: income $150,000, net worth $80,000
+    InvestmentRecord.objects.create(user=sam, amount=Decimal("5000"), exemption="reg_cf", offering="Lumen seed",
+                                    occurred_at=timezone.now() - timedelta(days=3))
+    InvestmentRecord.objects.create(user=sam, amount=Decimal("9000"), exemption="reg_d_506b", offering="Other",
+                                    occurred_at=timezone.now() - timedelta(days=3))
+    assert "$2,500.00</strong> more" in client_for(sam).get("/kyc/").content.decode()
