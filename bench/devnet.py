@@ -37,6 +37,8 @@ from devnet.metrics import BlockMetrics
 from devnet.workloads import Workload
 
 TXS = int(os.environ.get("DEVNET_BENCH_TXS", "1000"))
+REPEATS = int(os.environ.get("DEVNET_BENCH_REPEATS", "2"))
+PARTS = os.environ.get("DEVNET_BENCH_PARTS", "blocks,rpc").split(",")
 LONG_CHAIN = int(os.environ.get("DEVNET_BENCH_LONG_CHAIN", "5000"))
 GENESIS = 1_700_000_000
 GAS_LIMIT = 1_000_000_000
@@ -71,8 +73,9 @@ class Scenario:
             fcfs_sales=20,
         )
         self.fresh = 0
-        # Each workload: a warm-up block (teaches the sharded scheduler what conflicts) and a measured one.
-        self.blocks = {name: [self.block(name), self.block(name)] for name in WORKLOADS}
+        # Each workload: a warm-up block (teaches the sharded scheduler what conflicts), then measured blocks;
+        # the fastest counts (this machine is shared: the slower ones measure the neighbours).
+        self.blocks = {name: [self.block(name) for _ in range(1 + REPEATS)] for name in WORKLOADS}
 
     def recipient(self) -> bytes:
         self.fresh += 1
@@ -112,28 +115,36 @@ class Scenario:
             for block in self.setup:
                 timestamp += 1
                 mine(chain, block, timestamp)
-            measured = {}
+            measured: dict[str, Measured] = {}
             for name in WORKLOADS:
-                warm_up, block = self.blocks[name]
+                warm_up, *blocks = self.blocks[name]
                 timestamp += 1
                 mine(chain, warm_up, timestamp)
-                timestamp += 1
-                result = mine(chain, block, timestamp)
-                assert len(result.transactions) == self.n, (name, scheduler, len(result.transactions))
-                assert all(receipt.status == 1 for receipt in result.receipts), (name, scheduler)
-                last = chain.metrics.last()
-                assert last is not None
-                execution = chain.last_execution
-                assert execution is not None
-                measured[name] = Measured(
-                    last, execution.tx_seconds, execution.worker_of, execution.coordinator_seconds
-                )
-                self.roots.setdefault(name, set()).add(bytes(result.header.state_root))
+                for repeat, block in enumerate(blocks):
+                    timestamp += 1
+                    result = mine(chain, block, timestamp)
+                    assert len(result.transactions) == self.n, (name, scheduler, len(result.transactions))
+                    assert all(receipt.status == 1 for receipt in result.receipts), (name, scheduler)
+                    last = chain.metrics.last()
+                    execution = chain.last_execution
+                    assert last is not None
+                    assert execution is not None
+                    this = Measured(
+                        last, execution.tx_seconds, execution.worker_of, execution.coordinator_seconds
+                    )
+                    if name not in measured or block_seconds(this) < block_seconds(measured[name]):
+                        measured[name] = this
+                    self.roots.setdefault(f"{name}{repeat}", set()).add(bytes(result.header.state_root))
             return measured
         finally:
             chain.close()
 
     roots: dict[str, set[bytes]] = {}  # noqa: RUF012 - per run, checked once
+
+
+def block_seconds(measured: Measured) -> float:
+    m = measured.metrics
+    return m.exec_seconds + m.commit_seconds + m.state_root_seconds
 
 
 def mine(chain: Chain, raws: Sequence[bytes], timestamp: int) -> Any:
@@ -218,7 +229,9 @@ def nodes() -> Iterator[dict[str, str]]:
 
     gas = ["--gas-limit", str(200_000_000)]
     with node_process(scheduler="block-stm", workers=2, extra_args=gas) as devnet_url:
-        with anvil_process(extra_args=[*gas, "--base-fee", "1000000000"]) as anvil_url:
+        # --prune-history: with its default full history anvil passed 10 GB of memory at 1,200 blocks of
+        # this load on this machine; throughput is measured the same either way.
+        with anvil_process(extra_args=[*gas, "--base-fee", "1000000000", "--prune-history"]) as anvil_url:
             yield {"devnet": devnet_url, "anvil": anvil_url}
 
 
@@ -274,11 +287,36 @@ def rpc_part(result: Result) -> None:
 # --------------------------------------------------------------------------------------------- the report
 def run() -> Result:
     result = Result()
+    if "blocks" in PARTS:
+        blocks_part(result)
+    if "rpc" in PARTS:
+        started = time.perf_counter()
+        rpc_part(result)
+        result.metrics["rpc_seconds"] = round(time.perf_counter() - started, 1)
+    result.notes += [
+        f"Blocks of {TXS} transactions; speedups are over the sequential scheduler in the same run.",
+        "`exec` is the parallel phase (dispatch, execution, in-order validation and re-execution);",
+        "`commit` applies the block's writes to the replica and the trie; `state_root` hashes the trie.",
+        "`simulated_speedup_<n>w` replays the measured per-transaction costs on n workers (see bench/devnet.py).",
+        "anvil runs with --prune-history (its full in-memory history passed 10 GB at 1,200 blocks here).",
+    ]
+    return result
+
+
+def blocks_part(result: Result) -> None:
     started = time.perf_counter()
     scenario = Scenario(TXS)
     runs: dict[tuple[str, int], dict[str, Measured]] = {}
     for scheduler, workers in SCHEDULERS:
         runs[(scheduler, workers)] = scenario.run(scheduler, workers)
+        for name, one in runs[(scheduler, workers)].items():
+            m = one.metrics
+            print(
+                f"   {scheduler:10s} {workers}w {name:12s} exec={m.exec_seconds * 1000:8.1f}ms "
+                f"commit={m.commit_seconds * 1000:7.1f}ms root={m.state_root_seconds * 1000:7.1f}ms "
+                f"reexecutions={m.reexecutions} ran={m.scheduler}",
+                flush=True,
+            )
     for name, roots in Scenario.roots.items():
         assert len(roots) == 1, f"{name}: schedulers disagree on the state root"
     baseline = runs[("sequential", 1)]
@@ -313,13 +351,3 @@ def run() -> Result:
             simulated = simulate(runs[("block-stm", workers)][name], workers)
             result.metrics[f"simulation_error_{workers}w_{name}"] = round(simulated / measured_exec - 1, 3)
     result.metrics["in_process_seconds"] = round(time.perf_counter() - started, 1)
-    started = time.perf_counter()
-    rpc_part(result)
-    result.metrics["rpc_seconds"] = round(time.perf_counter() - started, 1)
-    result.notes += [
-        f"Blocks of {TXS} transactions; speedups are over the sequential scheduler in the same run.",
-        "`exec` is the parallel phase (dispatch, execution, in-order validation and re-execution);",
-        "`commit` applies the block's writes to the replica and the trie; `state_root` hashes the trie.",
-        "`simulated_speedup_<n>w` replays the measured per-transaction costs on n workers (see bench/devnet.py).",
-    ]
-    return result

@@ -20,7 +20,7 @@ from eth_utils import ValidationError
 
 from devnet.chain import Block, Chain
 from devnet.execution import BlockContext
-from devnet.state import BlockView, RecordingState
+from devnet.state import STORAGE, BlockView, RecordingState
 
 ZERO_ADDRESS = b"\x00" * 20
 
@@ -128,6 +128,40 @@ def estimate_gas(chain: Chain, request: CallRequest, block: Block) -> int:
             else:
                 low = gas
         return high
+
+
+def create_access_list(
+    chain: Chain, request: CallRequest, block: Block
+) -> tuple[list[tuple[bytes, list[int]]], int]:
+    """The accounts and slots a transaction touches (EIP-2930), from the recording state's read and
+    write sets; the sender, the recipient and precompiles are left out, as geth does."""
+    with chain.lock:
+        if block is not chain.head:
+            raise CallFailed("eth_createAccessList is served at the head block only")
+        state, context = _state_for(chain, block)
+        assert isinstance(state, RecordingState)  # noqa: S101 - the head is served by the recording state
+        gas = request.gas if request.gas is not None else context.gas_limit
+        transaction = _transaction(request, state, gas)
+        try:
+            computation = _run(state, transaction)
+        except ValidationError as exc:
+            raise CallFailed(str(exc)) from exc
+        _raise_if_error(computation)
+        recorder = state.recorder
+        touched: dict[bytes, set[int]] = {}
+        for key in list(recorder.reads) + list(recorder.writes().keys()):
+            slots = touched.setdefault(bytes(key[1]), set())
+            if key[0] == STORAGE:
+                slots.add(int(key[2]))
+        excluded = {request.sender or ZERO_ADDRESS, request.to or b"", bytes(context.coinbase)}
+        excluded |= {bytes(address) for address in computation.precompiles}
+        entries = [
+            (address, sorted(slots))
+            for address, slots in sorted(touched.items())
+            if address not in excluded or slots
+        ]
+        used = transaction.gas - computation.get_gas_remaining() + computation.data_floor_gas
+        return entries, int(used)
 
 
 def _succeeds(state: StateAPI, request: CallRequest, gas: int) -> bool:

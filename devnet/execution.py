@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,18 +33,24 @@ class BlockContext:
     prev_hashes: tuple[bytes, ...]  # newest first, at most 256
 
     def execution_context(self) -> ExecutionContext:
-        return ExecutionContext(
-            coinbase=Address(self.coinbase),
-            timestamp=self.timestamp,
-            block_number=BlockNumber(self.number),
-            difficulty=0,
-            mix_hash=Hash32(self.prev_randao),
-            gas_limit=self.gas_limit,
-            prev_hashes=[Hash32(h) for h in self.prev_hashes],
-            chain_id=self.chain_id,
-            base_fee_per_gas=self.base_fee,
-            excess_blob_gas=0,
-        )
+        return _execution_context(self)
+
+
+@functools.lru_cache(maxsize=8)
+def _execution_context(self: BlockContext) -> ExecutionContext:
+    """One per block, shared by its transactions (building the 256 ancestor hashes each time showed up)."""
+    return ExecutionContext(
+        coinbase=Address(self.coinbase),
+        timestamp=self.timestamp,
+        block_number=BlockNumber(self.number),
+        difficulty=0,
+        mix_hash=Hash32(self.prev_randao),
+        gas_limit=self.gas_limit,
+        prev_hashes=[Hash32(h) for h in self.prev_hashes],
+        chain_id=self.chain_id,
+        base_fee_per_gas=self.base_fee,
+        excess_blob_gas=0,
+    )
 
 
 @dataclass

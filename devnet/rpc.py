@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 from eth_hash.auto import keccak
 from eth_typing import Address
 
-from devnet.calls import CallFailed, CallRequest, CallReverted, call, estimate_gas
+from devnet.calls import CallFailed, CallRequest, CallReverted, call, create_access_list, estimate_gas
 from devnet.chain import Block, Chain, LogRecord, Receipt, TransactionRejected, effective_gas_price
 from devnet.scheduler import PendingTx
 from devnet.state import BALANCE, CODE, NONCE, STORAGE
@@ -697,6 +697,20 @@ class RpcServer:
             raise RpcError(3, revert_message(exc.data), data(exc.data)) from exc
         except CallFailed as exc:
             raise RpcError(-32000, str(exc)) from exc
+
+    def rpc_eth_createAccessList(self, params: list[Any]) -> dict[str, Any]:
+        block = self.block_for(params[1] if len(params) > 1 else "latest")
+        try:
+            entries, gas_used = create_access_list(self.chain, self.call_request(params[0]), block)
+        except CallReverted as exc:
+            raise RpcError(3, revert_message(exc.data), data(exc.data)) from exc
+        except CallFailed as exc:
+            raise RpcError(-32000, str(exc)) from exc
+        access_list = [
+            {"address": data(address), "storageKeys": [data(slot.to_bytes(32, "big")) for slot in slots]}
+            for address, slots in entries
+        ]
+        return {"accessList": access_list, "gasUsed": quantity(gas_used)}
 
     def rpc_eth_sendRawTransaction(self, params: list[Any]) -> str:
         return self.send_raw(parse_data(params[0]))

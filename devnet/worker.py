@@ -14,7 +14,8 @@ Messages from the coordinator:
                                                   transaction below next_index is settled
     ("end",)                                      the block is committed: drop what is left
     ("stop",)
-Messages to the coordinator: ("outcome", TxOutcome) per executed transaction; ("ended",) after "end".
+Messages to the coordinator: ("outcomes", [TxOutcome, ...]) as transactions are executed; ("ended",) after
+"end".
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any
 from devnet.chain import quiet_garbage_collector
 from devnet.execution import BlockContext, TxOutcome, decode_with_sender, execute_transaction
 from devnet.state import FlatState, LayeredView, Writes
+
+OUTCOME_BATCH = 4
 
 
 class WorkerBlock:
@@ -73,6 +76,7 @@ def _receive(connection: Connection) -> Any:
 def worker_main(connection: Connection, base: FlatState) -> None:
     block: WorkerBlock | None = None
     queue: deque[tuple[int, bytes, bytes]] = deque()
+    batch: list[TxOutcome] = []
     while True:
         # Between transactions, take in whatever the coordinator sent (committed writes, the block's end).
         while not queue or connection.poll():
@@ -87,6 +91,7 @@ def worker_main(connection: Connection, base: FlatState) -> None:
             elif kind == "end":
                 block = None
                 queue.clear()
+                batch = []
                 connection.send(("ended",))
             elif kind == "apply":
                 base.apply(message[1])
@@ -98,4 +103,9 @@ def worker_main(connection: Connection, base: FlatState) -> None:
                 return
         assert block is not None  # noqa: S101 - a queue only exists inside a block
         index, raw, sender = queue.popleft()
-        connection.send(("outcome", block.execute(index, raw, sender)))
+        batch.append(block.execute(index, raw, sender))
+        # Results go out in small batches (fewer wake-ups of the coordinator), and at once when the
+        # coordinator has said something (it may be waiting for one of them) or the share is done.
+        if len(batch) >= OUTCOME_BATCH or not queue or connection.poll():
+            connection.send(("outcomes", batch))
+            batch = []

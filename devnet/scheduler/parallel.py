@@ -197,10 +197,11 @@ class ParallelScheduler(Scheduler):
                 for connection in wait(self.connections):
                     assert isinstance(connection, Connection)  # noqa: S101 - wait() returns what it was given
                     message = connection.recv()
-                    if message[0] == "outcome":
-                        outcome: TxOutcome = message[1]
-                        outcome.extra["worker"] = self.connections.index(connection)
-                        results[outcome.index] = outcome
+                    if message[0] == "outcomes":
+                        worker = self.connections.index(connection)
+                        for outcome in message[1]:
+                            outcome.extra["worker"] = worker
+                            results[outcome.index] = outcome
             return results.pop(index)
 
         execution = commit_in_order(base, transactions, context, speculative, self.name, on_commit)

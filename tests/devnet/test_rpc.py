@@ -111,3 +111,31 @@ def test_rejected_transactions_are_json_rpc_errors(w3: Web3) -> None:
         w3.eth.send_raw_transaction(signed.raw_transaction)
     response = w3.provider.make_request("no_such_method", [])
     assert response["error"]["code"] == -32601
+
+
+def test_access_list_names_the_token_slots_a_transfer_touches(w3: Web3) -> None:
+    owner, holder = w3.eth.accounts[0], w3.eth.accounts[6]
+    token = deploy_stablecoin(w3, owner)
+    w3.eth.wait_for_transaction_receipt(token.functions.mint(owner, 100).transact({"from": owner}))
+    transaction = token.functions.transfer(holder, 1).build_transaction({"from": owner, "gas": 100_000})
+    response = w3.provider.make_request(
+        "eth_createAccessList", [{**transaction, "gas": hex(100_000)}, "latest"]
+    )
+    (entry,) = response["result"]["accessList"]
+    assert entry["address"].lower() == token.address.lower()
+    assert len(entry["storageKeys"]) == 2  # the two balances
+    assert int(response["result"]["gasUsed"], 16) > 21_000
+
+
+def test_calls_at_past_blocks_and_fee_history(w3: Web3) -> None:
+    owner, holder = w3.eth.accounts[0], w3.eth.accounts[7]
+    token = deploy_stablecoin(w3, owner)
+    minted = w3.eth.wait_for_transaction_receipt(token.functions.mint(holder, 5).transact({"from": owner}))
+    w3.eth.wait_for_transaction_receipt(token.functions.mint(holder, 6).transact({"from": owner}))
+    assert token.functions.balanceOf(holder).call(block_identifier=minted.blockNumber - 1) == 0
+    assert token.functions.balanceOf(holder).call(block_identifier=minted.blockNumber) == 5
+    assert token.functions.balanceOf(holder).call() == 11
+    history = w3.eth.fee_history(3, "latest", [50])
+    assert len(history["baseFeePerGas"]) == 4
+    assert history["oldestBlock"] == w3.eth.block_number - 2
+    assert len(history["reward"]) == 3
