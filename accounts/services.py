@@ -44,6 +44,8 @@ def api_token_revoke(*, actor: Actor, user: User) -> None:
 
 # A person signs within minutes of asking; a nonce older than this is refused and a new one must be asked for.
 WALLET_NONCE_LIFETIME = timedelta(minutes=10)
+# What the wallet shows above the message's fields. EIP-4361 allows only ASCII here, so it is not translated.
+WALLET_LINK_STATEMENT = "Link this wallet to my Tranche account."
 # Unused, unexpired nonces a person may hold at once: enough for several tabs, not a way to fill the table.
 WALLET_NONCES_OPEN_MAX = 20
 
@@ -76,7 +78,7 @@ def wallet_nonce_issue(
     )
     message = wallets.SiweMessage(
         scheme=scheme, domain=domain, address=address, uri=f"{scheme}://{domain}/",
-        statement=_("Link this wallet to my Tranche account."),
+        statement=WALLET_LINK_STATEMENT,
         chain_id=chain_id, nonce=nonce.nonce, issued_at=now, expiration_time=nonce.expires_at,
     )
     audit_record(actor=actor, action="wallet.nonce_issue", target=nonce,

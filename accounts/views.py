@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
@@ -74,8 +74,8 @@ def api_token(request: AuthenticatedRequest) -> HttpResponse:
 class WalletLinkForm(forms.Form):
     """What the wallets page posts: the signed EIP-4361 message, its signature, and an optional label."""
 
-    label = forms.CharField(label=_lazy("Label (optional)"), max_length=100, required=False,
-                            help_text=_lazy("A name only you see, such as “Ledger” or “Savings”."))
+    label = forms.CharField(label=gettext_lazy("Label (optional)"), max_length=100, required=False,
+                            help_text=gettext_lazy("A name only you see, such as “Ledger” or “Savings”."))
     message = forms.CharField(widget=forms.HiddenInput, max_length=4000)
     signature = forms.CharField(widget=forms.HiddenInput, max_length=140)
 

@@ -28,6 +28,7 @@ _HEADER = re.compile(r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+\-.]*)://)?(?P<domain>[
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _NONCE = re.compile(r"^[A-Za-z0-9]{8,64}$")
 _SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")
+_STATEMENT = re.compile(r"^[\x20-\x7e]+$")
 _CHAIN_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 _REQUIRED = ("URI", "Version", "Chain ID", "Nonce", "Issued At")
 _OPTIONAL = ("Expiration Time", "Not Before", "Request ID")
@@ -108,6 +109,8 @@ def message_parse(text: str) -> SiweMessage:
     statement = ""
     if lines[index] != "":
         statement = lines[index]
+        if not _STATEMENT.match(statement):
+            raise SiweError(_("The message's statement must be plain ASCII text, as EIP-4361 requires."))
         index += 1
     if index >= len(lines) or lines[index] != "":
         raise SiweError(_("The message is malformed: a blank line must follow the statement."))

@@ -81,7 +81,7 @@
             var data = params[0];
             var from = String(params[1] || "");
             if (from.toLowerCase() !== wallet.address.toLowerCase()) {
-              return Promise.reject(rpcError(4100, "The development wallet does not hold " + from));
+              return Promise.reject(rpcError(4100, text("msgFailed")));  // an account it does not hold
             }
             var message = ethers.toUtf8String(data);
             var chain = /^Chain ID: (\d+)$/m.exec(message);

@@ -346,3 +346,27 @@ def test_the_development_wallet_is_offered_on_the_devnet_only(client: Client, se
     assert 'id="link-browser-wallet"' in page
     assert 'id="link-dev-wallet"' not in page
     assert "ethers.umd.min.js" not in page
+
+
+def test_the_page_and_its_refusals_speak_simplified_chinese(client: Client, investor: Any) -> None:
+    investor.preferred_language = "zh-hans"
+    investor.save(update_fields=["preferred_language"])
+    page = client.get("/wallets/").content.decode()
+    assert "关联钱包" in page
+    assert "开发钱包——仅限开发网使用" in page
+    account = Account.create()
+    issued = nonce_for(client, account.address)
+    assert "\n\nLink this wallet to my Tranche account.\n\n" in issued["message"]  # EIP-4361: ASCII only
+    response = client.post("/wallets/link/", {"message": issued["message"],
+                                              "signature": sign(Account.create(), issued["message"])}, follow=True)
+    assert f"此签名并非由 {account.address} 生成" in response.content.decode()
+
+
+def test_a_statement_outside_ascii_is_refused_as_eip_4361_requires() -> None:
+    text = wallets.SiweMessage(
+        domain="tranche.example", address="0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", uri="https://tranche.example/",
+        statement="将此钱包关联到我的账户", chain_id=31337, nonce="a1b2c3d4e5f6",
+        issued_at=datetime(2026, 11, 25, 13, 0, tzinfo=UTC),
+    ).text()
+    with pytest.raises(wallets.SiweError, match="ASCII"):
+        wallets.message_parse(text)
