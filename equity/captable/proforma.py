@@ -167,6 +167,7 @@ class Conversion:
     basis: str
     shares: int
     share_class: str
+    exact_shares: Fraction  # in the exact solve, before any rounding
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class ProForma:
     pre_money_shares: int
     post_money_shares: int
     new_pool_shares: int
+    exact_new_pool_shares: Fraction
     pool_available: int
     investments: tuple[NewShares, ...]
     conversions: tuple[Conversion, ...]
@@ -350,7 +352,7 @@ def pro_forma(
 
     conversions: list[Conversion] = []
     company_capitalization = existing + extra_promised + sum(converted_exact, Fraction(0))
-    for instrument, amount, branch in zip(instruments, amounts, chosen[1:], strict=True):
+    for instrument, amount, branch, exact_shares in zip(instruments, amounts, chosen[1:], converted_exact, strict=True):
         discount_exact = (1 - exact(instrument.discount)) * exact_price
         cap_exact: Fraction | None = None
         if instrument.valuation_cap is not None:
@@ -368,7 +370,8 @@ def pro_forma(
             instrument=instrument.name, holder=instrument.holder, kind=instrument.kind, converted_amount=amount,
             cap_price=round_price(cap_exact, policy) if cap_exact is not None else None,
             discount_price=round_price(discount_exact, policy), conversion_price=conversion_price,
-            exact_conversion_price=conversion_exact, basis=basis, shares=shares, share_class=class_name))
+            exact_conversion_price=conversion_exact, basis=basis, shares=shares, share_class=class_name,
+            exact_shares=exact_shares))
         new_positions.append(Position(instrument.holder, class_name, shares))
 
     issued = sum(item.shares for item in investments) + sum(item.shares for item in conversions)
@@ -420,6 +423,7 @@ def pro_forma(
         pre_money_shares=pre_money_shares,
         post_money_shares=after.fully_diluted(),
         new_pool_shares=new_pool,
+        exact_new_pool_shares=pool_exact,
         pool_available=after.pool_available(),
         investments=tuple(investments),
         conversions=tuple(conversions),
