@@ -370,3 +370,56 @@ def test_a_statement_outside_ascii_is_refused_as_eip_4361_requires() -> None:
     ).text()
     with pytest.raises(wallets.SiweError, match="ASCII"):
         wallets.message_parse(text)
+
+
+def test_the_database_keeps_one_active_wallet_per_address_whatever_the_letter_case(investor: Any) -> None:
+    from django.db import IntegrityError, transaction
+
+    address = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    fields = {"chain_id": 31337, "message": "-", "signature": "-", "verified_at": timezone.now()}
+    first = Wallet.objects.create(user=investor, address=address, **fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.create(user=UserFactory(), address=address.lower(), **fields)
+    Wallet.objects.create(user=UserFactory(), address=address, **{**fields, "chain_id": 1})  # another chain
+    Wallet.objects.filter(pk=first.pk).update(removed_at=timezone.now())
+    Wallet.objects.create(user=UserFactory(), address=address, **fields)  # removed ones free the address
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_linking_one_address_at_once_end_with_one_owner() -> None:
+    import threading
+
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    account = Account.create()
+    people = [UserFactory(), UserFactory()]
+    signed = []
+    for person in people:
+        _, message = services.wallet_nonce_issue(actor=Actor(user=person), user=person, address=account.address,
+                                                 domain="testserver", scheme="http")
+        signed.append((person, message, sign(account, message)))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(person: Any, message: str, signature: str) -> None:
+        try:
+            barrier.wait()
+            services.wallet_link(actor=Actor(user=person), user=person, message=message, signature=signature,
+                                 domain="testserver", scheme="http")
+            outcomes.append("linked")
+        except ValidationError as error:
+            outcomes.append(" ".join(error.messages))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=item) for item in signed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2
+    assert outcomes.count("linked") == 1
+    assert any("linked to another account" in outcome for outcome in outcomes)
+    assert Wallet.objects.count() == 1
+    assert AuditEvent.objects.filter(action="wallet.link").count() == 1
