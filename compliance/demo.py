@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -20,8 +21,11 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import User
-from compliance.choices import DocumentKind, HitStatus, KycState, RiskLevel, ScreeningList
-from compliance.models import KycApplication, KycDocument, KycMessage, ScreeningHit
+from compliance.choices import DocumentKind, KycState, RiskLevel
+from compliance.models import KycApplication, KycDocument, KycMessage, ScreeningListEntry
+from compliance.services.screening import kyc_application_screen, screening_lists_load
+
+SAMPLE_LISTS = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)
@@ -33,15 +37,15 @@ class DemoApplicant:
     income: int = 85_000
     net_worth: int = 140_000
     assignee: str = ""  # e-mail of the officer, for applications in review
-    hit: tuple[str, str, str, int] | None = None  # (list, entry id, matched name, score)
-    risk: str = RiskLevel.LOW
+    born: date = date(1985, 3, 14)
 
 
 QUEUE = [
-    DemoApplicant("Samuel Rivers", "US", KycState.SUBMITTED, 80, hit=(ScreeningList.SANCTIONS, "90011", "Samuel Riviera", 76),
-                  risk=RiskLevel.MEDIUM),
-    DemoApplicant("Viktor Petrov", "CY", KycState.SUBMITTED, 60, income=2_400_000, net_worth=31_000_000,
-                  hit=(ScreeningList.PEP, "PEP-0042", "Viktor Petrov", 97), risk=RiskLevel.HIGH),
+    # The oldest: a weak sanctions hit on a similar name (SDN 90001 "RIVIERA, Samuel"), to clear.
+    DemoApplicant("Samuel Rivers", "US", KycState.SUBMITTED, 80),
+    # A politically exposed person (sample PEP-0001) with large declared amounts: high risk, two officers.
+    DemoApplicant("Viktor Petrov", "RU", KycState.SUBMITTED, 60, income=2_400_000, net_worth=31_000_000,
+                  born=date(1961, 4, 12)),
     DemoApplicant("Hannah Schmidt", "DE", KycState.SUBMITTED, 50),
     *[DemoApplicant(name, country, KycState.SUBMITTED, hours) for name, country, hours in [
         ("Lucas Martin", "FR", 40), ("Aiko Tanaka", "JP", 36), ("Mateo García", "ES", 30), ("Olivia Brown", "US", 28),
@@ -145,6 +149,8 @@ def _user(email: str, full_name: str) -> User:
 
 def load_kyc_demo() -> int:
     """Create what is missing; returns how many applications the queue holds."""
+    if not ScreeningListEntry.objects.exists():
+        screening_lists_load(sdn_directory=SAMPLE_LISTS, pep_file=SAMPLE_LISTS / "pep.csv")
     now = timezone.now()
     officers = {u.email: u for u in User.objects.filter(is_compliance_officer=True)}
     ana = officers["ana@tranche.example"]
@@ -169,14 +175,10 @@ def load_kyc_demo() -> int:
             _user(f"applicant{number:02d}@example.net", applicant.name), legal_name=applicant.name,
             country=applicant.country, state=applicant.state, submitted_hours_ago=applicant.hours_ago,
             annual_income=Decimal(applicant.income), net_worth=Decimal(applicant.net_worth),
-            risk_level=applicant.risk, **review,
+            date_of_birth=applicant.born, **review,
         )
-        if applicant.hit and not application.hits.exists():
-            list_name, entry_id, matched, score = applicant.hit
-            reasons = (["Name and date of birth match", "Listed as a senior public official"]
-                       if list_name == ScreeningList.PEP else ["Similar name", "Different date of birth"])
-            ScreeningHit.objects.create(application=application, list_name=list_name, entry_id=entry_id,
-                                        matched_name=matched, score=score, reasons=reasons, status=HitStatus.OPEN)
+        if not application.risk_level:  # screened like a real submission, against the sample lists
+            kyc_application_screen(application=application)
         if applicant.state == KycState.NEEDS_INFORMATION and not application.messages.exists():
             KycMessage.objects.create(application=application, author=officers[applicant.assignee], internal=False,
                                       body="Please upload a proof of address dated within the last three months.")

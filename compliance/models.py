@@ -174,8 +174,10 @@ class ScreeningListEntry(models.Model):
     entry_id = models.CharField(max_length=50)
     name = models.CharField(max_length=300)
     aliases = models.JSONField(default=list)
-    date_of_birth = models.CharField(max_length=50, blank=True)  # lists give years, full dates or ranges
-    country = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20, default="individual")  # individual, entity, vessel, aircraft
+    # As the lists give them, several joined by "|": full dates, years or ranges; ISO country codes or names.
+    date_of_birth = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=200, blank=True)
     program = models.CharField(max_length=200, blank=True)
 
     class Meta:

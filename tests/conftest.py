@@ -111,8 +111,11 @@ def _close_server_connections(django_db_setup, django_db_blocker) -> Iterator[No
     yield
     from django.db import connection
 
+    test_database = connection.settings_dict["NAME"]
+    if not test_database.startswith("test_"):  # only ever the suite's own database, never a developer's
+        return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [test_database],
         )

@@ -38,6 +38,7 @@ from compliance.choices import (
     ScreeningList,
 )
 from compliance.models import KycApplication, KycDocument, KycMessage, ScreeningHit
+from compliance.screening import risk_level
 from compliance.services.audit import audit_record, model_changes
 
 IDENTITY_FIELDS = (
@@ -293,17 +294,16 @@ def kyc_hit_resolve(*, actor: Actor, hit: ScreeningHit, status: str, note: str) 
 
 
 def kyc_risk_level(application: KycApplication) -> str:
-    """High for a confirmed PEP or any unresolved strong hit, or large declared amounts; medium for open
-    hits or a high-risk country; low otherwise. (compliance.screening refines the score of each hit.)"""
-    hits = list(application.hits.all())
-    if any(h.status == HitStatus.CONFIRMED for h in hits):
-        return RiskLevel.HIGH
-    wealth = max(application.annual_income or 0, application.net_worth or 0)
-    if wealth >= settings.KYC_HIGH_RISK_AMOUNT or application.country_of_residence in settings.KYC_HIGH_RISK_COUNTRIES:
-        return RiskLevel.HIGH if any(h.status == HitStatus.OPEN for h in hits) else RiskLevel.MEDIUM
-    if any(h.status == HitStatus.OPEN for h in hits):
-        return RiskLevel.MEDIUM
-    return RiskLevel.LOW
+    """Low, medium or high from the hits as reviewed so far, the country and the declared amounts
+    (`compliance.screening.risk_level`: a confirmed hit or a strong open sanctions hit is high at once)."""
+    assessment = risk_level(
+        hits=list(application.hits.all()),
+        country=str(application.country_of_residence or ""),
+        declared_amount=max(application.annual_income or Decimal(0), application.net_worth or Decimal(0)),
+        high_risk_countries=settings.KYC_HIGH_RISK_COUNTRIES,
+        high_amount=settings.KYC_HIGH_RISK_AMOUNT,
+    )
+    return assessment.level
 
 
 @transaction.atomic
