@@ -105,6 +105,20 @@ def test_every_series_converts_at_a_high_exit() -> None:
         "Founders": 3_630_000_000, "Employees": 555_000_000, "Fund A": 1_210_000_000, "Fund B": 605_000_000}
 
 
+def test_series_b_converts_exactly_when_common_pays_more_than_its_preference() -> None:
+    """The tipping point, by hand: with everyone converted, (exit + $500,000 of strikes) / 10,000,000 shares
+    must exceed Series B's $5.00; at a $49,500,000 exit it is exactly $5.00 (a tie: B keeps its preference
+    and is paid $5,000,000 either way); ten dollars more and B converts, taking 1,000,000 × $4.950001."""
+    tie = waterfall(stacked_series_with_options(), Decimal(49_500_000))
+    assert 3 not in tie.chose_common
+    assert tie.common_price == 5
+    assert tie.payout(3).proceeds_cents == 500_000_000
+    above = waterfall(stacked_series_with_options(), Decimal(49_500_010))
+    assert 3 in above.chose_common
+    assert above.common_price == Fraction(50_000_010, 10_000_000)
+    assert above.payout(3).proceeds_cents == 500_000_100
+
+
 def test_not_converting_would_pay_series_a_less() -> None:
     """Forcing Series A to keep its preference at $30M pays it $2M instead of $5.67M."""
     forced = distribute(stacked_series_with_options(), Decimal(30_000_000), {1})
