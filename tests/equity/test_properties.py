@@ -232,7 +232,8 @@ def test_mfn_never_worsens_terms(instruments) -> None:
     for before, after in zip(instruments, apply_most_favoured_nation(instruments), strict=True):
         assert after.discount >= before.discount
         if before.valuation_cap is not None:
-            assert after.valuation_cap is not None and after.valuation_cap <= before.valuation_cap
+            assert after.valuation_cap is not None
+            assert after.valuation_cap <= before.valuation_cap
         if not before.mfn:
             assert after == before
 
