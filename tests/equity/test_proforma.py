@@ -112,14 +112,15 @@ def test_post_money_safe_leaves_out_the_pool_increase_but_counts_promised_option
         Decimal("0.8571"), 1_166_725)
 
 
-def test_yc_pre_money_safe_with_a_cap() -> None:
-    """Y Combinator, "Safe Primer" (the pre-money safe, 2013-2018), the valuation-cap example.
+def test_pre_money_safe_with_a_cap() -> None:
+    """A pre-money SAFE's cap price, hand-derived from the definition in Y Combinator's pre-money safe
+    (2013-2018): "Company Capitalization" counts the shares, options and pool but excludes this safe, the
+    other safes and the notes.
 
-    A $100,000 safe with a $5M cap; the Series A is priced at a $10M pre-money on 10,000,000 fully
-    diluted shares, $1.00 a share, with the safe outside the pre-money (the primer's convention). The
-    pre-money safe's capitalization excludes the safes: $5M / 10,000,000 = $0.50 a share, so the safe
-    converts into 100,000 / 0.50 = 200,000 shares. (The figures are re-derived here so a reviewer can check
-    them without the primer.)
+    A $100,000 safe with a $5M cap; a Series A at a $10M pre-money on 10,000,000 fully diluted shares,
+    $1.00 a share, with the safe outside the pre-money (the convention of the pre-money safe era, as in
+    the TWO12 note example below). Safe price $5M / 10,000,000 = $0.50; 100,000 / 0.50 = 200,000 shares;
+    the investor's $2M buys 2,000,000 shares; 12,200,000 shares after.
     """
     safe = (Convertible("Safe", "Angel", PRE, Decimal(100_000), valuation_cap=Decimal(5_000_000)),)
     result = pro_forma(founders_only(10_000_000), PricedRound(

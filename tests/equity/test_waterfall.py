@@ -31,7 +31,8 @@ def capped_participating() -> Capitalization:
     (Decimal(90_000_000), Decimal(30_000_000), Decimal(60_000_000)),
 ])
 def test_capped_participating_preferred_converts_above_the_cap(exit_value, investor, founders) -> None:
-    """Feld & Mendelson, "Venture Deals", liquidation preference chapter: the capped participation example.
+    """The textbook capped-participation example, as published at plnmw.com ("CompanyRegistration",
+    hxjcqxwter.html; commonly attributed to Feld & Mendelson's "Venture Deals", which we did not check).
 
     Published: $5M invested at a $10M pre-money (one third), a 2x preference ($10M) participating up to
     4x ($20M in all). Below $10M the investor takes everything; from $40M to $60M it is stuck at the $20M
@@ -44,6 +45,42 @@ def test_capped_participating_preferred_converts_above_the_cap(exit_value, inves
     assert totals["Investor"] == int(investor * 100)
     assert totals["Founders"] == int(founders * 100)
     assert (1 in result.chose_common) == (exit_value == Decimal(90_000_000))
+
+
+def gust_table(multiple: str, participating: bool) -> Capitalization:
+    """$2M for 30%: 2,000,000 preferred at $1.00 converting 1.5 to 1 (3,000,000 common) next to
+    7,000,000 founder shares, so the preference is exactly $2M and the as-converted stake exactly 30%."""
+    series = ShareClass("Series A", ClassKind.PREFERRED, original_issue_price=Decimal(1),
+                        liquidation_multiple=Decimal(multiple), participating=participating,
+                        conversion_ratio=Decimal("1.5"), seniority=1)
+    return Capitalization((COMMON, series), (
+        Position("Founders", "Common", 7_000_000), Position("Investor", "Series A", 2_000_000)))
+
+
+def test_gust_non_participating_investor_converts_to_common() -> None:
+    """Gust Equity Management docs, "Liquidation Preference" (docs.equity.gust.com/article/41).
+
+    Published: an investor put in $2MM for 30% with a 1X preference; the company is acquired for $10MM;
+    it can take its $2MM preference or convert and take 30%, $3MM: "Clearly the better option is to
+    convert to common, but if their liquidation preference had been 2X it would be favorable to take
+    $2MM x 2X = $4MM".
+    """
+    one_x = waterfall(gust_table("1", participating=False), Decimal(10_000_000))
+    assert one_x.chose_common == frozenset({1})
+    assert one_x.holder_totals() == {"Founders": 700_000_000, "Investor": 300_000_000}
+    two_x = waterfall(gust_table("2", participating=False), Decimal(10_000_000))
+    assert two_x.chose_common == frozenset()
+    assert two_x.holder_totals() == {"Founders": 600_000_000, "Investor": 400_000_000}
+
+
+def test_gust_participating_preferred_double_dips() -> None:
+    """Gust Equity Management docs, "Participating Preferred" (docs.equity.gust.com/article/42).
+
+    Published: $2MM for 30%, 1X participating, acquired for $10MM: the investor takes $2MM, "leaving $8MM
+    for everyone else", then 30% of $8MM = $2.4MM, "for a total take of $4.4MM".
+    """
+    result = waterfall(gust_table("1", participating=True), Decimal(10_000_000))
+    assert result.holder_totals() == {"Founders": 560_000_000, "Investor": 440_000_000}
 
 
 def stacked_series_with_options() -> Capitalization:
