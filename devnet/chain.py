@@ -182,7 +182,7 @@ class Mempool:
 
     def candidates(self, nonce_of: Callable[[bytes], int], base_fee: int, limit: int) -> list[PendingTx]:
         heads: list[tuple[int, int, bytes, int]] = []
-        for sender, queue in self.by_sender.items():
+        for sender, queue in list(self.by_sender.items()):  # stale entries are removed on the way
             nonce = nonce_of(sender)
             for stale in [n for n in queue if n < nonce]:
                 self.remove(queue[stale])

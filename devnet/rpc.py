@@ -28,6 +28,7 @@ from devnet.state import BALANCE, CODE, NONCE, STORAGE
 log = logging.getLogger("devnet.rpc")
 
 CLIENT_VERSION = "tranche-devnet/0.1.0/python"
+REORG_WINDOW = 64  # blocks a filter remembers, to report re-mined heights again after a reorg
 
 
 class RpcError(Exception):
@@ -228,7 +229,25 @@ class InstalledFilter:
     kind: str  # "logs", "blocks" or "pending"
     cursor: int  # last block number already reported
     criteria: LogFilter | None = None
-    pending: list[str] = field(default_factory=list)
+    reported: dict[int, bytes] = field(default_factory=dict)  # hashes of recently reported blocks
+
+    def resume_after(self, chain: Chain) -> int:
+        """The first block to report: after the cursor, or, when a reorg or revert replaced reported
+        blocks, at the first replaced height (its new block and logs are reported; the old ones are not
+        retracted)."""
+        unchanged = [
+            number
+            for number, block_hash in self.reported.items()
+            if number <= chain.head.number and chain.blocks[number].hash == block_hash
+        ]
+        if len(unchanged) == len(self.reported):
+            return self.cursor + 1
+        return max(unchanged) + 1 if unchanged else min(self.reported)
+
+    def mark_reported(self, chain: Chain, cursor: int) -> None:
+        self.cursor = cursor
+        last = min(cursor, chain.head.number)
+        self.reported = {n: chain.blocks[n].hash for n in range(max(0, last - REORG_WINDOW), last + 1)}
 
 
 def parse_log_filter(params: dict[str, Any], chain: Chain) -> tuple[LogFilter, bytes | None]:
@@ -774,6 +793,7 @@ class RpcServer:
         return self._install(InstalledFilter("pending", self.chain.head.number))
 
     def _install(self, installed: InstalledFilter) -> str:
+        installed.mark_reported(self.chain, installed.cursor)
         filter_id = hex(next(self._filter_ids))
         self.filters[filter_id] = installed
         return filter_id
@@ -787,9 +807,8 @@ class RpcServer:
             raise RpcError(-32000, "filter not found")
         with self.chain.lock:
             head = self.chain.head.number
-            first, installed.cursor = installed.cursor + 1, head
-            if installed.cursor < first - 1:  # the chain was rewound under the filter
-                first = head + 1
+            first = installed.resume_after(self.chain)
+            installed.mark_reported(self.chain, head)
             if installed.kind == "blocks":
                 return [data(self.chain.blocks[n].hash) for n in range(first, head + 1)]
             if installed.kind == "pending":
