@@ -152,10 +152,16 @@ class Holdings:
     total_fully_diluted: int
 
     def stakeholder(self, key: str) -> HoldingsRow:
-        return next(row for row in self.by_stakeholder if row.key == key)
+        for row in self.by_stakeholder:
+            if row.key == key:
+                return row
+        raise KeyError(key)
 
     def share_class(self, key: str) -> HoldingsRow:
-        return next(row for row in self.by_class if row.key == key)
+        for row in self.by_class:
+            if row.key == key:
+                return row
+        raise KeyError(key)
 
 
 def class_row_key(position: Position) -> str:

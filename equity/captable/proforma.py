@@ -182,6 +182,12 @@ class ProRataRight:
 
 @dataclass(frozen=True)
 class ProForma:
+    """The round's outcome. ``pre_money_shares`` is the existing fully diluted count plus the new pool and
+    the conversions; ``effective_pre_money`` is what the holders' shares from before the round (stock,
+    granted options, warrants; not the unallocated pool) are worth at the round price, the Venture Hacks
+    measure of what the option pool shuffle costs them. ``capitalization`` and ``holdings`` are the table
+    after the round; the ``exact_*`` fields are the exact solution before rounding."""
+
     price_per_share: Decimal
     exact_price: Fraction
     pre_money: Decimal
@@ -203,7 +209,10 @@ class ProForma:
         return sum(item.shares for item in self.investments if item.investor == investor)
 
     def conversion(self, instrument: str) -> Conversion:
-        return next(item for item in self.conversions if item.instrument == instrument)
+        for item in self.conversions:
+            if item.instrument == instrument:
+                return item
+        raise KeyError(instrument)
 
 
 # --- the exact solve ---------------------------------------------------------------------------------

@@ -82,7 +82,10 @@ class Waterfall:
         return totals
 
     def payout(self, index: int) -> Payout:
-        return next(payout for payout in self.payouts if payout.index == index)
+        for payout in self.payouts:
+            if payout.index == index:
+                return payout
+        raise KeyError(index)
 
 
 def _is_right(position: Position) -> bool:

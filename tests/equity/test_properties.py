@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_UP, Decimal
 from fractions import Fraction
 
@@ -214,7 +215,7 @@ def test_rounding_never_creates_shares(cap, terms, instruments) -> None:
 @given(capitalizations(with_preferred=False), rounds(), convertibles())
 def test_a_post_money_safe_gets_at_most_its_cap_percentage(cap, terms, instruments) -> None:
     """A post-money SAFE converting at its cap owns amount / cap of the Company Capitalization, not more."""
-    terms = PricedRound(**{**terms.__dict__, "rounding": RoundingPolicy(price_rounding=ROUND_UP)})
+    terms = replace(terms, rounding=RoundingPolicy(price_rounding=ROUND_UP))
     result = solve(cap, terms, instruments)
     company_capitalization = cap.fully_diluted() + max(0, terms.promised_options - cap.pool_available()) + sum(
         c.shares for c in result.conversions)
