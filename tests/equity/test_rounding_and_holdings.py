@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
 from fractions import Fraction
 
