@@ -33,7 +33,7 @@ class DocumentForm(forms.ModelForm):
     second_kind = forms.ChoiceField(label=_("And one of"), choices=[
         (DocumentKind.PROOF_OF_ADDRESS, _("Proof of address (a bill or bank statement from the last 3 months)")),
         (DocumentKind.SELFIE, _("A selfie holding the document")),
-    ], widget=forms.RadioSelect, initial=DocumentKind.PROOF_OF_ADDRESS)
+    ], widget=forms.RadioSelect(attrs={"class": "form-check-input"}), initial=DocumentKind.PROOF_OF_ADDRESS)
     second_file = forms.FileField(label=_("Its file"), required=False)
 
     class Meta:

@@ -31,5 +31,10 @@ def is_checkbox(field: BoundField) -> bool:
 
 
 @register.filter
+def is_radio(field: BoundField) -> bool:
+    return isinstance(field.field.widget, forms.RadioSelect)
+
+
+@register.filter
 def role_color(role: str) -> str:
     return {"owner": "purple", "admin": "blue", "viewer": "secondary"}.get(role, "secondary")

@@ -39,6 +39,16 @@ def test_signed_in_pages_have_no_serious_accessibility_violations(live_server: A
                  f"/companies/{cast.company.slug}/team/", f"/companies/{cast.company.slug}/edit/", "/accounts/2fa/"]:
         owner.goto(live_server.url + path)
         assert violations(owner) == [], path
+    for path in ["/kyc/?step=identity", "/kyc/?step=document", "/kyc/?step=profile", "/kyc/?step=review"]:
+        owner.goto(live_server.url + path)
+        assert violations(owner) == [], path
+    from compliance.models import KycApplication
+
+    application = KycApplication.objects.get(user=cast.owner)
+    KycApplication.objects.filter(pk=application.pk).update(state="submitted", submitted_at=application.created_at)
+    owner.goto(live_server.url + "/kyc/")
+    assert violations(owner) == [], "/kyc/ (submitted)"
     officer = signed_in(cast.compliance_officer)
-    officer.goto(live_server.url + "/compliance/audit/")
-    assert violations(officer) == [], "/compliance/audit/"
+    for path in ["/compliance/audit/", "/compliance/queue/", f"/compliance/queue/{application.pk}/"]:
+        officer.goto(live_server.url + path)
+        assert violations(officer) == [], path
