@@ -281,3 +281,29 @@ def test_no_holder_is_paid_less_than_its_other_choice_would_pay(case) -> None:
     for index in decision_positions(cap):
         other = distribute(cap, exit_value, flipped(result.chose_common, index))
         assert exact_net(result, index) >= exact_net(other, index)
+
+
+@PROPERTIES
+@given(exits())
+def test_seniority_is_honoured(case) -> None:
+    """A preference is cut only once everything junior gets nothing, and a level shares a shortfall pro rata."""
+    cap, exit_value = case
+    result = waterfall(cap, exit_value)
+    claims: dict[int, tuple[int, Fraction]] = {}
+    for payout in result.payouts:
+        share_class = cap.share_class(payout.share_class)
+        if payout.kind is PositionKind.SHARES and share_class.is_preferred and not payout.chose_common:
+            claims[payout.index] = (share_class.seniority, payout.shares * share_class.preference_per_share())
+    for index, (seniority, claim) in claims.items():
+        paid = result.payout(index).preference
+        assert paid <= claim
+        if paid < claim:
+            assert all(p.participation == 0 for p in result.payouts)
+            for other, (other_seniority, other_claim) in claims.items():
+                other_paid = result.payout(other).preference
+                if other_seniority < seniority:
+                    assert other_paid == 0
+                elif other_seniority == seniority and other_claim:
+                    assert other_paid * claim == paid * other_claim
+                else:
+                    assert other_paid == other_claim
