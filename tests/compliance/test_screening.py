@@ -299,3 +299,42 @@ def test_journey_high_risk_applicant_is_high_and_says_why():
     assessment = risk([hit(PEP, 100)], country="RU", amount=Decimal("3000000"))
     assert assessment.level == "high"
     assert assessment.reasons == ("1 screening hit to review", "high-risk country (RU)", "large declared amounts")
+
+
+# --- the index finds what an exhaustive scan finds ------------------------------------------------------------
+
+
+def _misspell(rng, name):
+    letters = list(name)
+    for _ in range(rng.randint(1, 2)):
+        i = rng.randrange(len(letters))
+        roll = rng.random()
+        if roll < 0.4:
+            letters[i] = rng.choice("aeiouykhcsz")
+        elif roll < 0.7 and len(letters) > 4:
+            del letters[i]
+        elif i + 1 < len(letters):
+            letters[i], letters[i + 1] = letters[i + 1], letters[i]
+    return "".join(letters)
+
+
+def test_the_index_finds_what_an_exhaustive_scan_finds():
+    import random
+
+    from bench.compliance_screening import synthetic_list
+
+    listed = synthetic_list(4000, seed=5)
+    rng = random.Random(5)
+    queries = []
+    for entry in rng.sample(listed, 150):
+        surname, _, given = rng.choice([entry.name, *entry.aliases]).partition(", ")
+        name = f"{given} {surname}" if given else surname
+        queries.append(Applicant(_misspell(rng, name) if rng.random() < 0.7 else name))
+    fast, slow = ScreeningIndex(listed), ScreeningIndex(listed, exhaustive=True)
+    found = expected = 0
+    for query in queries:
+        wanted = {(hit.entry_id, hit.score) for hit in slow.screen(query)}
+        expected += len(wanted)
+        found += len(wanted & {(hit.entry_id, hit.score) for hit in fast.screen(query)})
+    assert expected > 300
+    assert found / expected >= 0.995
