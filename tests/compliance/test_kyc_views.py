@@ -133,3 +133,26 @@ def test_an_approved_investor_sees_what_they_may_still_invest(client_for: Any) -
     InvestmentRecord.objects.create(user=sam, amount=Decimal("9000"), exemption="reg_d_506b", offering="Other",
                                     occurred_at=timezone.now() - timedelta(days=3))
     assert "$2,500.00</strong> more" in client_for(sam).get("/kyc/").content.decode()
+
+
+def test_reassignment_and_the_applicant_hears_of_each_decision(client_for: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from django.core import mail
+
+    ana = UserFactory(is_compliance_officer=True, two_factor=True)
+    ben = UserFactory(is_compliance_officer=True, two_factor=True)
+    sam = UserFactory(email="sam@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        walk_the_form(client_for(sam))
+    application = KycApplication.objects.get(user=sam)
+    application.hits.all().delete()
+    KycApplication.objects.filter(pk=application.pk).update(risk_level="low")
+    client_for(ana).post(f"/compliance/queue/{application.pk}/assign/", {"assignee": ben.pk})
+    application.refresh_from_db()
+    assert application.assignee == ben
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(ben).post(f"/compliance/queue/{application.pk}/request-information/",
+                             {"message": "Please send a clearer scan."})
+    assert [m.subject for m in mail.outbox] == ["Your identity check was submitted",
+                                                "Your identity check needs more information"]
+    assert mail.outbox[-1].to == ["sam@example.com"]
+    assert "Please send a clearer scan." in client_for(sam).get("/kyc/").content.decode()
