@@ -110,7 +110,14 @@
       var account = accounts && accounts[0];
       if (!account) throw new Error(text("msgNoAccount"));
       var chainId = parseInt(await provider.request({ method: "eth_chainId" }), 16);
-      if (chainId !== expectedChainId) throw new Error(text("msgWrongChain"));
+      if (chainId !== expectedChainId) {
+        // Ask the wallet to switch (EIP-3326); a wallet that cannot, or a person who declines, gets the reason.
+        try {
+          await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + expectedChainId.toString(16) }] });
+          chainId = parseInt(await provider.request({ method: "eth_chainId" }), 16);
+        } catch (switchError) { /* reported below */ }
+        if (chainId !== expectedChainId) throw new Error(text("msgWrongChain"));
+      }
 
       var response = await fetch(root.dataset.nonceUrl, {
         method: "POST",

@@ -83,3 +83,27 @@ def test_the_development_wallet_refuses_other_chains_and_the_page_checks_the_wal
     expect(page.locator("#wallet-status")).to_contain_text("Switch it to chain 31337")
     shot(page, "wrong-network")
     assert not Wallet.objects.exists()
+
+
+def test_a_browser_wallet_is_asked_to_switch_network_and_then_links(
+    live_server: Any, signed_in: Any, cast: Any, shot: Any
+) -> None:
+    """Any EIP-1193 wallet: a stand-in for an extension (window.ethereum, its own key) that starts on mainnet."""
+    page = signed_in(cast.investor)
+    page.goto(live_server.url + "/wallets/")
+    address = page.evaluate("""() => {
+        const key = ethers.Wallet.createRandom();
+        let chain = "0x1";
+        window.ethereum = {request: async ({method, params}) => {
+            if (method === "eth_requestAccounts") return [key.address.toLowerCase()];
+            if (method === "eth_chainId") return chain;
+            if (method === "wallet_switchEthereumChain") { chain = params[0].chainId; return null; }
+            if (method === "personal_sign") return key.signMessage(ethers.getBytes(params[0]));
+            throw Object.assign(new Error("unsupported"), {code: 4200});
+        }};
+        return key.address;
+    }""")
+    page.get_by_role("button", name="Link a browser wallet").click()
+    expect(page.get_by_text(f"Wallet {address} is linked and verified.")).to_be_visible()
+    assert Wallet.objects.get(user=cast.investor).address == address
+    shot(page, "browser-wallet-linked")
