@@ -74,6 +74,8 @@ class ShareClass:
         return exact(self.original_issue_price) * exact(self.liquidation_multiple)
 
     def as_converted(self, shares: int) -> int:
+        if self.conversion_ratio == 1:
+            return shares
         return shares_down(shares * exact(self.conversion_ratio))
 
 

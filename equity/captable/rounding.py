@@ -20,6 +20,7 @@ Decimal arithmetic runs in ``CONTEXT`` (50 significant digits), never the proces
 from __future__ import annotations
 
 import decimal
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -118,7 +119,7 @@ def require_cents(amount: Decimal, what: str = "amount") -> int:
     return value.numerator
 
 
-def largest_remainder(total: int, weights: Mapping[K, Fraction], order: Sequence[K] | None = None) -> dict[K, int]:
+def largest_remainder(total: int, weights: Mapping[K, Fraction] | Mapping[K, int], order: Sequence[K] | None = None) -> dict[K, int]:
     """Split the integer ``total`` in proportion to ``weights`` so the parts add up exactly to ``total``.
 
     Each part gets the floor of its exact share; the units left over go one each to the largest
@@ -130,20 +131,22 @@ def largest_remainder(total: int, weights: Mapping[K, Fraction], order: Sequence
         raise ValueError("order must list exactly the keys of weights")
     if total < 0:
         raise ValueError("cannot split a negative total")
-    weight_sum = sum(weights.values(), Fraction(0))
     if any(weight < 0 for weight in weights.values()):
         raise ValueError("weights cannot be negative")
+    # Scale every weight to a whole number (same proportions), so the rest is integer arithmetic.
+    scale = math.lcm(*(Fraction(weight).denominator for weight in weights.values())) if weights else 1
+    whole_weights = {key: int(weight * scale) for key, weight in weights.items()}
+    weight_sum = sum(whole_weights.values())
     if weight_sum == 0:
         if total:
             raise ValueError("cannot split a positive total with zero weights")
         return dict.fromkeys(keys, 0)
     parts: dict[K, int] = {}
-    remainders: list[tuple[Fraction, int, K]] = []
+    remainders: list[tuple[int, int, K]] = []
     for position, key in enumerate(keys):
-        share = weights[key] * total / weight_sum
-        floor = share.numerator // share.denominator
+        floor, remainder = divmod(whole_weights[key] * total, weight_sum)
         parts[key] = floor
-        remainders.append((share - floor, -position, key))
+        remainders.append((remainder, -position, key))
     left = total - sum(parts.values())
     for _remainder, _position, key in sorted(remainders, key=lambda item: (item[0], item[1]), reverse=True)[:left]:
         parts[key] += 1
@@ -153,7 +156,7 @@ def largest_remainder(total: int, weights: Mapping[K, Fraction], order: Sequence
 def percentages(counts: Mapping[K, int], decimals: int = 2) -> dict[K, Decimal]:
     """Ownership percentages for display, ``decimals`` places, adding up to exactly 100 (largest remainder)."""
     unit = 10**decimals
-    parts = largest_remainder(100 * unit, {key: Fraction(count) for key, count in counts.items()})
+    parts = largest_remainder(100 * unit, dict(counts))
     return {key: Decimal(part).scaleb(-decimals, context=CONTEXT) for key, part in parts.items()}
 
 
