@@ -286,28 +286,40 @@ def _pool_class(capitalization: Capitalization, pool_holder: str) -> str:
     raise ValueError("a pool top-up needs a common class or an existing pool")
 
 
-def pro_forma(
-    capitalization: Capitalization,
-    terms: PricedRound,
-    convertibles: Sequence[Convertible] = (),
-) -> ProForma:
-    """The cap table after a priced round that converts ``convertibles`` and tops up the pool."""
-    instruments = apply_most_favoured_nation(convertibles)
-    if len({instrument.name for instrument in instruments}) != len(instruments):
-        raise ValueError("convertible names must be unique")
-    policy = terms.rounding
+@dataclass(frozen=True)
+class _ExactConversion:
+    instrument: Convertible
+    amount: Decimal
+    branch: str
+    shares: Fraction
+    cap_price: Fraction | None
+    discount_price: Fraction
+
+    @property
+    def price(self) -> Fraction:
+        if self.branch == "cap" and self.cap_price is not None:
+            return self.cap_price
+        return self.discount_price
+
+
+@dataclass(frozen=True)
+class _ExactSolution:
+    price: Fraction
+    new_pool: Fraction
+    conversions: tuple[_ExactConversion, ...]
+
+
+def _solve_exactly(
+    capitalization: Capitalization, terms: PricedRound, instruments: Sequence[Convertible], amounts: Sequence[Decimal],
+) -> _ExactSolution:
+    """The exact price, pool top-up and conversions (the equations and the method: module docstring)."""
     existing = capitalization.fully_diluted()
     pool_before = capitalization.pool_available()
-    if existing <= 0:
-        raise InfeasibleRound("a round needs an existing capitalization")
     valuation = terms.pre_money_valuation()
-    new_money = exact(terms.new_money)
-    growth = (valuation + new_money) / valuation  # post-money fully diluted = growth × S
-    amounts = [conversion_amount(instrument, terms.closing_date) for instrument in instruments]
+    growth = (valuation + exact(terms.new_money)) / valuation
     extra_promised = max(0, terms.promised_options - pool_before)
-
-    size = 1 + len(instruments)
     in_price = terms.convertibles_in_pre_money
+    size = 1 + len(instruments)  # x[0] is the pool top-up, x[1:] the conversions
     zero = tuple(Fraction(0) for _ in range(size))
 
     def piece(name: str, constant: Fraction, on_pool: Fraction, on_conversions: Fraction) -> _Piece:
@@ -319,9 +331,8 @@ def pro_forma(
     elif terms.pool.new_shares is not None:
         branches.append([_Piece("fixed", zero, Fraction(terms.pool.new_shares))])
     else:
-        assert terms.pool.target is not None  # noqa: S101 - guaranteed by PoolTopUp
-        # post-money FD = growth × price base + (conversions outside the price base)
-        target = exact(terms.pool.target)
+        # U + X = t × post-money FD, and post-money FD = growth × price base (+ conversions outside it)
+        target = exact(terms.pool.target or Decimal(0))
         on_conversions = target * growth if in_price else target
         branches.append([_Piece("none", zero, Fraction(0)), piece(
             "target", target * growth * existing - pool_before, target * growth, on_conversions)])
@@ -337,11 +348,68 @@ def pro_forma(
         branches.append(options)
     solution, chosen = _policy_iteration(branches)
 
-    pool_exact = solution[0]
-    converted_exact = solution[1:]
-    price_base = existing + pool_exact + (sum(converted_exact, Fraction(0)) if in_price else 0)
-    exact_price = valuation / price_base
-    price = round_price(exact_price, policy)
+    new_pool, converted = solution[0], solution[1:]
+    total_converted = sum(converted, Fraction(0))
+    price = valuation / (existing + new_pool + (total_converted if in_price else 0))
+    conversions = []
+    for instrument, amount, branch, shares in zip(instruments, amounts, chosen[1:], converted, strict=True):
+        cap_price: Fraction | None = None
+        if instrument.valuation_cap is not None:
+            if instrument.kind is InstrumentKind.POST_MONEY_SAFE:
+                base = existing + extra_promised + total_converted
+            else:
+                base = existing + new_pool
+            cap_price = exact(instrument.valuation_cap) / base
+        discount_price = (1 - exact(instrument.discount)) * price
+        conversions.append(_ExactConversion(instrument, amount, branch, shares, cap_price, discount_price))
+    return _ExactSolution(price, new_pool, tuple(conversions))
+
+
+def _with_pool_top_up(capitalization: Capitalization, pool_holder: str, new_pool: int) -> list[Position]:
+    positions = list(capitalization.positions)
+    if not new_pool:
+        return positions
+    for index, position in enumerate(positions):
+        if position.kind is PositionKind.POOL and position.holder == pool_holder:
+            positions[index] = replace(position, shares=position.shares + new_pool)
+            return positions
+    positions.append(Position(pool_holder, _pool_class(capitalization, pool_holder), new_pool, PositionKind.POOL))
+    return positions
+
+
+def _pro_rata_rights(
+    capitalization: Capitalization, holders: Sequence[str], conversions: Sequence[Conversion],
+    pre_money_shares: int, new_investor_shares: int, price: Decimal,
+) -> tuple[ProRataRight, ...]:
+    rights = []
+    for holder in dict.fromkeys(holders):
+        held = sum(capitalization.as_converted(p) for p in capitalization.positions if p.holder == holder)
+        held += sum(item.shares for item in conversions if item.holder == holder)
+        ownership = Fraction(held, pre_money_shares)
+        shares = shares_down(ownership * new_investor_shares)
+        rights.append(ProRataRight(holder, ownership, shares, from_cents(to_cents(shares * exact(price)))))
+    return tuple(rights)
+
+
+def pro_forma(
+    capitalization: Capitalization,
+    terms: PricedRound,
+    convertibles: Sequence[Convertible] = (),
+) -> ProForma:
+    """The cap table after a priced round that converts ``convertibles`` and tops up the pool."""
+    instruments = apply_most_favoured_nation(convertibles)
+    if len({instrument.name for instrument in instruments}) != len(instruments):
+        raise ValueError("convertible names must be unique")
+    existing = capitalization.fully_diluted()
+    pool_before = capitalization.pool_available()
+    if existing <= 0:
+        raise InfeasibleRound("a round needs an existing capitalization")
+    amounts = [conversion_amount(instrument, terms.closing_date) for instrument in instruments]
+    solution = _solve_exactly(capitalization, terms, instruments, amounts)
+
+    # Rounding, once: stated prices, whole shares, then the pool from the whole shares.
+    policy = terms.rounding
+    price = round_price(solution.price, policy)
     series_seniority = terms.seniority if terms.seniority is not None else 1 + max(
         (share_class.seniority for share_class in capitalization.share_classes), default=0)
 
@@ -352,91 +420,65 @@ def pro_forma(
             participation_cap=terms.participation_cap, seniority=series_seniority)
 
     new_classes: dict[str, ShareClass] = {terms.series: series_class(terms.series, price)}
-    new_positions: list[Position] = []
-    investments: list[NewShares] = []
-    for investment in terms.investments:
-        shares = shares_down(exact(investment.amount) / exact(price))
-        investments.append(NewShares(investment.investor, investment.amount, price, shares, terms.series))
-        new_positions.append(Position(investment.investor, terms.series, shares))
-
+    investments = tuple(
+        NewShares(item.investor, item.amount, price, shares_down(exact(item.amount) / exact(price)), terms.series)
+        for item in terms.investments)
     conversions: list[Conversion] = []
-    company_capitalization = existing + extra_promised + sum(converted_exact, Fraction(0))
-    for instrument, amount, branch, exact_shares in zip(instruments, amounts, chosen[1:], converted_exact, strict=True):
-        discount_exact = (1 - exact(instrument.discount)) * exact_price
-        cap_exact: Fraction | None = None
-        if instrument.valuation_cap is not None:
-            base = company_capitalization if instrument.kind is InstrumentKind.POST_MONEY_SAFE else existing + pool_exact
-            cap_exact = exact(instrument.valuation_cap) / base
-        conversion_exact = cap_exact if branch == "cap" and cap_exact is not None else discount_exact
-        conversion_price = round_price(conversion_exact, policy)
-        basis = "cap" if branch == "cap" else ("discount" if instrument.discount else "round price")
+    for item in solution.conversions:
+        conversion_price = round_price(item.price, policy)
         class_name = terms.series
-        if conversion_price != price:
+        if conversion_price != price:  # YC's shadow series: the preference follows the price paid
             class_name = f"{terms.series} (converted at {conversion_price})"
             new_classes.setdefault(class_name, series_class(class_name, conversion_price))
-        shares = shares_down(exact(amount) / exact(conversion_price))
         conversions.append(Conversion(
-            instrument=instrument.name, holder=instrument.holder, kind=instrument.kind, converted_amount=amount,
-            cap_price=round_price(cap_exact, policy) if cap_exact is not None else None,
-            discount_price=round_price(discount_exact, policy), conversion_price=conversion_price,
-            exact_conversion_price=conversion_exact, basis=basis, shares=shares, share_class=class_name,
-            exact_shares=exact_shares))
-        new_positions.append(Position(instrument.holder, class_name, shares))
+            instrument=item.instrument.name, holder=item.instrument.holder, kind=item.instrument.kind,
+            converted_amount=item.amount,
+            cap_price=round_price(item.cap_price, policy) if item.cap_price is not None else None,
+            discount_price=round_price(item.discount_price, policy), conversion_price=conversion_price,
+            exact_conversion_price=item.price,
+            basis="cap" if item.branch == "cap" else ("discount" if item.instrument.discount else "round price"),
+            shares=shares_down(exact(item.amount) / exact(conversion_price)), share_class=class_name,
+            exact_shares=item.shares))
+    clash = set(new_classes) & {share_class.name for share_class in capitalization.share_classes}
+    if clash:
+        raise ValueError(f"the round's series name is already a share class: {sorted(clash)}")
 
     issued = sum(item.shares for item in investments) + sum(item.shares for item in conversions)
     if terms.pool is None:
         new_pool = 0
     elif terms.pool.new_shares is not None:
         new_pool = terms.pool.new_shares
-    else:
+    else:  # the largest pool that does not exceed the target, given the whole shares issued
         target = exact(terms.pool.target or Decimal(0))
         others = existing - pool_before + issued
         new_pool = max(0, shares_down(target * others / (1 - target)) - pool_before)
 
-    clash = set(new_classes) & {share_class.name for share_class in capitalization.share_classes}
-    if clash:
-        raise ValueError(f"the round's series name is already a share class: {sorted(clash)}")
-    positions = list(capitalization.positions)
-    if new_pool:
-        pool_class = _pool_class(capitalization, terms.pool_holder)
-        for index, position in enumerate(positions):
-            if position.kind is PositionKind.POOL and position.holder == terms.pool_holder:
-                positions[index] = replace(position, shares=position.shares + new_pool)
-                break
-        else:
-            positions.append(Position(terms.pool_holder, pool_class, new_pool, PositionKind.POOL))
+    new_positions = [Position(item.investor, item.share_class, item.shares) for item in investments]
+    new_positions += [Position(item.holder, item.share_class, item.shares) for item in conversions]
     after = Capitalization(
         share_classes=capitalization.share_classes + tuple(new_classes.values()),
-        positions=tuple(positions) + tuple(new_positions),
+        positions=tuple(_with_pool_top_up(capitalization, terms.pool_holder, new_pool)) + tuple(new_positions),
     )
-
     pre_money_shares = existing + new_pool + sum(item.shares for item in conversions)
-    new_investor_shares = sum(item.shares for item in investments)
-    pro_rata_holders = dict.fromkeys(
-        list(terms.pro_rata_holders) + [instrument.holder for instrument in instruments if instrument.pro_rata])
-    rights: list[ProRataRight] = []
-    for holder in pro_rata_holders:
-        held = sum(capitalization.as_converted(p) for p in capitalization.positions if p.holder == holder)
-        held += sum(item.shares for item in conversions if item.holder == holder)
-        ownership = Fraction(held, pre_money_shares)
-        shares = shares_down(ownership * new_investor_shares)
-        rights.append(ProRataRight(holder, ownership, shares, from_cents(to_cents(shares * exact(price)))))
-
+    rights = _pro_rata_rights(
+        capitalization, list(terms.pro_rata_holders) + [i.holder for i in instruments if i.pro_rata], conversions,
+        pre_money_shares, sum(item.shares for item in investments), price)
+    valuation = terms.pre_money_valuation()
     return ProForma(
         price_per_share=price,
-        exact_price=exact_price,
+        exact_price=solution.price,
         pre_money=from_cents(to_cents(valuation)),
-        post_money=from_cents(to_cents(valuation + new_money)),
+        post_money=from_cents(to_cents(valuation + exact(terms.new_money))),
         new_money=terms.new_money,
         effective_pre_money=from_cents(to_cents(exact(price) * (existing - pool_before))),
         pre_money_shares=pre_money_shares,
         post_money_shares=after.fully_diluted(),
         new_pool_shares=new_pool,
-        exact_new_pool_shares=pool_exact,
+        exact_new_pool_shares=solution.new_pool,
         pool_available=after.pool_available(),
-        investments=tuple(investments),
+        investments=investments,
         conversions=tuple(conversions),
-        pro_rata=tuple(rights),
+        pro_rata=rights,
         capitalization=after,
         holdings=holdings(after),
     )
