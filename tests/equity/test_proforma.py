@@ -64,8 +64,8 @@ def test_yc_post_money_safes_convert_in_a_round_that_tops_up_the_pool() -> None:
     Published: 10,000,000 shares before the safes; the safes own 15% of the Company Capitalization, so
     it is 10,000,000 / 0.85 = 11,764,705 shares; the round raises $5M at a $15M pre-money with a pool
     increase of 1,695,000 shares, and "Series A Price per Share = $15,000,000 / (11,764,705 + 1,695,000)
-    = $1.1144". The 15% is two safes: $200,000 at a $4M post-money cap (5%) and $800,000 at an $8M cap
-    (10%). By hand: safe prices $4M / 11,764,705.88 = $0.3400 and $8M / 11,764,705.88 = $0.6800;
+    = $1.1144". We make up the 15% from two safes, $200,000 at a $4M post-money cap (5%) and $800,000 at
+    an $8M cap (10%); any split into 15% gives the same published count and price. By hand: safe prices $4M / 11,764,705.88 = $0.3400 and $8M / 11,764,705.88 = $0.6800;
     200,000 / 0.34 = 588,235.29 → 588,235 shares; 800,000 / 0.68 = 1,176,470.58 → 1,176,470 shares;
     Series A 5,000,000 / 1.1144 = 4,486,719.3 → 4,486,719 shares.
     """
