@@ -9,7 +9,7 @@ How a score (0-100) is made:
    "SURNAME, Given" (the OFAC order for individuals) reads as "Given SURNAME".
 2. The name score is the best of, over the entry's name and every alias:
    - the similarity of the sorted tokens (word order does not matter: "PETROV Viktor" = "Viktor Petrov");
-   - the similarity with spaces removed, in written, sorted and reversed order ("Zhang Weiming" =
+   - the similarity with spaces removed, in written and in reversed order ("Zhang Weiming" =
      "Zhang Wei Ming" = "Weiming ZHANG");
    - 95 x the token-set similarity when both names have two or more words (a missing middle name);
    - 90 x the similarity of consonant skeletons for aliases written in an abjad (Arabic, Persian, Hebrew),
@@ -276,17 +276,15 @@ def _country_check(applicant: Sequence[str], listed: Sequence[str]) -> tuple[int
 # --- name similarity -----------------------------------------------------------------------------------------
 
 
-def _keys(tokens: Sequence[str]) -> tuple[str, str, str, str]:
-    """The forms a list name is compared in: sorted words; no spaces as written, sorted, and reversed (a name
-    the list reorders to "Given SURNAME" and the applicant writes surname first, "Zhang Wei Ming")."""
-    ordered = sorted(tokens)
-    return " ".join(ordered), "".join(tokens), "".join(ordered), "".join(reversed(tokens))
+def _keys(tokens: Sequence[str]) -> tuple[str, str, str]:
+    """The forms a list name is compared in: sorted words; no spaces, as written and reversed (a name the list
+    reorders to "Given SURNAME" and the applicant writes surname first, "Zhang Wei Ming")."""
+    return " ".join(sorted(tokens)), "".join(tokens), "".join(reversed(tokens))
 
 
-def _query_keys(tokens: Sequence[str]) -> tuple[str, str, str, str]:
+def _query_keys(tokens: Sequence[str]) -> tuple[str, str, str]:
     """The applicant's forms, paired with `_keys`: the written form meets both the written and the reversed."""
-    ordered = sorted(tokens)
-    return " ".join(ordered), "".join(tokens), "".join(ordered), "".join(tokens)
+    return " ".join(sorted(tokens)), "".join(tokens), "".join(tokens)
 
 
 def _token_set(query: Sequence[str], candidate: Sequence[str]) -> float:
@@ -345,7 +343,6 @@ class _Variants:
     tokens: list[list[str]] = field(default_factory=list)
     sorted_key: list[str] = field(default_factory=list)
     compact: list[str] = field(default_factory=list)
-    compact_sorted: list[str] = field(default_factory=list)
     compact_reversed: list[str] = field(default_factory=list)
 
 
@@ -371,7 +368,7 @@ class ScreeningIndex:
             seen: set[str] = set()
             for written in (entry.name, *entry.aliases):
                 tokens = name_tokens(written, surname_first=entry.kind == INDIVIDUAL)
-                sorted_key, compact, compact_sorted, compact_reversed = _keys(tokens)
+                sorted_key, compact, compact_reversed = _keys(tokens)
                 if not tokens or sorted_key in seen:
                     continue
                 seen.add(sorted_key)
@@ -382,7 +379,6 @@ class ScreeningIndex:
                 variants.tokens.append(tokens)
                 variants.sorted_key.append(sorted_key)
                 variants.compact.append(compact)
-                variants.compact_sorted.append(compact_sorted)
                 variants.compact_reversed.append(compact_reversed)
                 for token in set(tokens):
                     self._by_token.setdefault(token, []).append(row)
@@ -415,7 +411,7 @@ class ScreeningIndex:
         query_keys = _query_keys(tokens)
         variants = self._variants
         rows = self._candidates(_grams(tokens), self._by_gram, len(variants.owner))
-        choice_lists = (variants.sorted_key, variants.compact, variants.compact_sorted, variants.compact_reversed)
+        choice_lists = (variants.sorted_key, variants.compact, variants.compact_reversed)
         pick = _picker(rows)
         for query, choices in zip(query_keys, choice_lists, strict=True):
             subset = pick(choices)
@@ -485,8 +481,7 @@ class ScreeningIndex:
         query = _query_keys(tokens)
         variants = self._variants
         candidate = (
-            variants.sorted_key[row], variants.compact[row], variants.compact_sorted[row],
-            variants.compact_reversed[row],
+            variants.sorted_key[row], variants.compact[row], variants.compact_reversed[row],
         )
         score = max(fuzz.ratio(x, y) for x, y in zip(query, candidate, strict=True))
         score = max(score, _token_set(tokens, variants.tokens[row]))
