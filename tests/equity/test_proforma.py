@@ -135,8 +135,8 @@ def test_pre_money_safe_with_a_cap() -> None:
 def test_pre_money_safe_includes_the_pool_increase_and_the_circle_is_solved_exactly() -> None:
     """A pre-money SAFE with a pool target inside the pre-money: every quantity depends on every other.
 
-    Hand-derived (Cooley / YC pre-money safe definition: capitalization excludes converting securities and
-    includes the pool increase). 8,000,000 founder shares; a $500,000 pre-money SAFE with a $4M cap and a
+    Hand-derived from YC's pre-money safe definition (the capitalization excludes converting securities
+    and includes the pool increase). 8,000,000 founder shares; a $500,000 pre-money SAFE with a $4M cap and a
     20% discount; $3M at a $12M pre-money; the available pool must be 10% of post-money fully diluted. With
     S = 8,000,000 + X + C: P = 12M / S; cap price 4M / (8M + X); discount price 0.8 P; post-money FD =
     S × 15 / 12. Cap branch: C = (8M + X) / 8; X = 0.1 × 1.25 × S = S / 8 → X = (9M + 9X/8 ... ) solved:
@@ -185,7 +185,7 @@ def test_discount_with_the_pool_in_the_pre_money_is_a_fixed_point() -> None:
 
 
 def test_two12_note_cap_wins_and_founder_dilution() -> None:
-    """TWO12, "Convertible Note Math" (two12.co blog): a "pre-money" note.
+    """TWO12, "Convertible Note Math" (www.two12.co/blog/convertible-note-math): a "pre-money" note.
 
     Published: a $1M note with a $3M cap and a 30% discount (0% interest) converting at an $8M
     pre-money "has the same effect as if $2.67M was invested" (max($1M / 0.7, $1M × $8M / $3M)), and
@@ -209,7 +209,8 @@ def test_two12_note_cap_wins_and_founder_dilution() -> None:
 
 
 def test_startuptalky_note_cap_and_discount_prices() -> None:
-    """StartupTalky community, "What are convertible note examples" (the SeedInvest explainer's numbers).
+    """StartupTalky community, "What are convertible note examples"
+    (community.startuptalky.com/question/what-are-convertible-note-example-5e51671fda0e4f2a59242edc).
 
     Published: a note with a $4M cap converting in a Series A at a $12M pre-money and $10 a share converts
     at $3.33 a share, and $10,000 buys "approximately 3,000 shares"; an uncapped note with a 20% discount
@@ -230,7 +231,8 @@ def test_startuptalky_note_cap_and_discount_prices() -> None:
 def test_note_interest_simple_and_compounding() -> None:
     """Accrued interest, actual/365.
 
-    Published (Aparna Gupta, "Convertible note, part 3"): "if the interest rate is 5% on a $500k note and
+    Published (Aparna Gupta, "Convertible note, part 3", aparanagupta.com/2022/01/13/convertible-note-3.html):
+    "if the interest rate is 5% on a $500k note and
     the next equity financing round occurs after one year, then conversion would happen on $525k".
     Hand-derived: $100,000 at 8% for 730 days (2021-01-01 to 2023-01-01) is $116,000.00 simple and
     100,000 × 1.08² = $116,640.00 compounded annually; 8% compounded monthly for one year is
@@ -252,7 +254,7 @@ def test_note_interest_simple_and_compounding() -> None:
 
 
 def test_note_with_interest_converts_principal_plus_interest() -> None:
-    """A note with interest in a priced round (hand-derived, the usual Cooley / Carta layout).
+    """A note with interest in a priced round (hand-derived).
 
     $500,000 at 5% simple for 365 days → $525,000 converts; 20% discount, $5M cap (pre-money
     capitalization), $10M pre-money on 5,000,000 shares → $2.00 a share; cap price $5M / 5,000,000 = $1.00

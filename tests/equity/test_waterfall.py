@@ -97,7 +97,8 @@ def stacked_series_with_options() -> Capitalization:
 
 def test_stacked_preferences_below_the_conversion_points() -> None:
     """Non-participating 1x preferences, Series B senior to Series A (hand-derived; the layout follows
-    Startup Company Lawyer, "What is the difference between non-participating and participating preferred",
+    Startup Company Lawyer, "What is the difference between non-participating preferred stock and participating
+    preferred stock" (startupcompanylawyer.com, 2007),
     where each series converts at its own exit value and in-the-money options change the price).
 
     Exit $10M: B takes $5M, A $2M, $3M is left for 6,000,000 common shares = $0.50 a share, which is not
