@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import User, Wallet
 from compliance.admin import AuditedAdmin
 
 
@@ -21,3 +21,12 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(Wallet)
+class WalletAdmin(AuditedAdmin):
+    list_display = ["address", "chain_id", "user", "label", "verified_at", "removed_at"]
+    search_fields = ["address", "user__email"]
+    list_filter = ["chain_id"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["address", "chain_id", "message", "signature", "verified_at"]

@@ -33,6 +33,14 @@ def test_public_pages_have_no_serious_accessibility_violations(live_server: Any,
         assert violations(page) == [], path
 
 
+def test_flash_messages_have_no_serious_accessibility_violations(live_server: Any, signed_in: Any, cast: Any) -> None:
+    owner = signed_in(cast.owner)
+    owner.goto(live_server.url + "/profile/")
+    owner.get_by_role("button", name="Save").click()
+    assert owner.get_by_text("Your profile is saved.").is_visible()
+    assert violations(owner) == []
+
+
 def test_signed_in_pages_have_no_serious_accessibility_violations(live_server: Any, signed_in: Any, cast: Any) -> None:
     owner = signed_in(cast.owner)
     for path in ["/dashboard/", "/profile/", "/companies/", "/companies/new/", f"/companies/{cast.company.slug}/",
