@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from compliance.screening import (
@@ -338,3 +338,22 @@ def test_the_index_finds_what_an_exhaustive_scan_finds():
         found += len(wanted & {(hit.entry_id, hit.score) for hit in fast.screen(query)})
     assert expected > 300
     assert found / expected >= 0.995
+
+
+name_words = st.text(
+    alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyzéüñøабвгдежзиклмнопрстуфхцчшщыэюяابتجدرسعفقكلمنهوي王李张刘陈"),
+    min_size=2,
+    max_size=9,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(name_words, min_size=1, max_size=3), st.booleans())
+def test_a_listed_name_always_finds_its_entry_at_full_score(words, surname_first):
+    listed_name = f"{words[-1].upper()}, {' '.join(words[:-1])}" if surname_first and len(words) > 1 else " ".join(words)
+    applicant_name = " ".join(words)
+    assume(normalize_name(applicant_name))  # "mr dr" alone is all honorifics: no name left to match
+    other = ListEntry(SANCTIONS, "2", "Zzyzx Qwerty")
+    hits = ScreeningIndex([ListEntry(SANCTIONS, "1", listed_name), other]).screen(Applicant(applicant_name))
+    assert hits
+    assert (hits[0].entry_id, hits[0].name_score, hits[0].score) == ("1", 100, 100)
