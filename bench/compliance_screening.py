@@ -54,8 +54,8 @@ def synthetic_list(size: int = ENTRIES, seed: int = 7) -> list[ListEntry]:
     for number in range(size):
         if rng.random() < 0.3:
             name = f"{_word(rng).upper()} {rng.choice(COMPANY_WORDS).upper()} {rng.choice(['LTD', 'LLC', 'FZE', 'CO'])}"
-            aliases = (f"{_word(rng).upper()} {rng.choice(COMPANY_WORDS).upper()}",) if rng.random() < 0.5 else ()
-            entries.append(ListEntry(SANCTIONS, str(number), name, aliases, kind=ENTITY))
+            entity_aliases = (f"{_word(rng).upper()} {rng.choice(COMPANY_WORDS).upper()}",) if rng.random() < 0.5 else ()
+            entries.append(ListEntry(SANCTIONS, str(number), name, entity_aliases, kind=ENTITY))
             continue
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         # Invented surnames too, so the list is not 60 x 60 combinations repeated.
