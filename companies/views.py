@@ -16,15 +16,7 @@ from companies.forms import CompanyForm, InvitationForm, RoleForm
 from companies.models import Company, Invitation, Membership
 from companies.permissions import company_membership_required
 from compliance.audit import Actor
-
-
-def _apply_errors(form: CompanyForm | InvitationForm | RoleForm, error: ValidationError) -> None:
-    """Show a service's validation errors next to the fields they name, or at the top of the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
+from config.forms import form_add_service_errors
 
 
 @login_required
@@ -50,7 +42,7 @@ def company_create(request: AuthenticatedRequest) -> HttpResponse:
                 founder_title=data["founder_title"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, _("%(name)s is set up. Invite your team next.") % {"name": company.legal_name})
             return redirect("companies:members", slug=company.slug)
@@ -84,7 +76,7 @@ def company_edit(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         try:
             services.company_update(actor=Actor.from_request(request), company=membership.company, **fields)
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, _("Company details saved."))
             return redirect("companies:detail", slug=company.slug)
@@ -107,7 +99,7 @@ def company_members(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                     email=form.cleaned_data["email"], role=form.cleaned_data["role"],
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                form_add_service_errors(form, error)
             except PermissionDenied as error:
                 form.add_error("role", str(error) or _("Your role does not allow this."))
             else:

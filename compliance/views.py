@@ -40,6 +40,7 @@ from compliance.models import KycApplication, KycDocument, ScreeningHit
 from compliance.permissions import compliance_staff_required
 from compliance.selectors import audit_action_names, audit_event_list, kyc_documents_current
 from compliance.services import kyc
+from config.forms import form_add_service_errors
 
 
 @compliance_staff_required
@@ -60,14 +61,6 @@ KYC_STEPS = [("identity", gettext_lazy("Identity")), ("document", gettext_lazy("
 STEP_FORMS = {"identity": IdentityForm, "document": DocumentForm, "profile": ProfileForm}
 
 
-def _apply_errors(form: BaseForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @login_required
 def kyc_application(request: AuthenticatedRequest) -> HttpResponse:
     """The investor's identity check: a four-step form while editable, then its status and messages."""
@@ -84,7 +77,7 @@ def kyc_application(request: AuthenticatedRequest) -> HttpResponse:
             try:
                 _save_step(actor, application, step, form)
             except ValidationError as error:
-                _apply_errors(form, error)
+                form_add_service_errors(form, error)
             else:
                 next_step = KYC_STEPS[[s for s, _label in KYC_STEPS].index(step) + 1][0]
                 return redirect(f"{reverse('compliance:kyc')}?step={next_step}")
