@@ -29,7 +29,7 @@ class EquityPlanAdmin(AuditedAdmin):
 
 
 @admin.register(EquityTransaction)
-class EquityTransactionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EquityTransactionAdmin(admin.ModelAdmin):
     """The ledger, read-only: it changes only through the equity services (and never by editing a row)."""
 
     list_display = ["effective_date", "company", "kind", "security_ref", "stakeholder", "share_class", "quantity"]
