@@ -75,3 +75,12 @@ def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitaliz
 
 def cap_table(*, company: Company, as_of: date) -> captable.Holdings:
     return captable.holdings(capitalization_as_of(company=company, as_of=as_of))
+
+
+def convertible_list_outstanding(*, company: Company, as_of: date) -> QuerySet[EquityTransaction]:
+    """SAFEs and notes issued by `as_of` and not converted by then."""
+    converted = EquityTransaction.objects.filter(company=company, kind=TransactionKind.CONVERSION,
+                                                 effective_date__lte=as_of).values("acts_on")
+    return (EquityTransaction.objects.filter(company=company, kind=TransactionKind.CONVERTIBLE_ISSUANCE,
+                                             effective_date__lte=as_of)
+            .exclude(pk__in=converted).select_related("stakeholder").order_by("effective_date", "pk"))

@@ -123,6 +123,7 @@ RULES = [
          lambda c: f"/invitations/{services.invitation_token(pending_invitation(c))}/", public),
     Rule("companies:public", "get", lambda c: f"/c/{slug(c)}/", public),
     Rule("compliance:audit_log", "get", lambda c: "/compliance/audit/", page(STAFF)),
+    Rule("equity:cap_table", "get", lambda c: f"/companies/{slug(c)}/cap-table/", page(MEMBERS)),
     Rule("logo", "get", lambda c: "/media/logos/missing.png", lambda r: 404),
     # KYC: every signed-in person has their own application; files only for their owner and compliance staff.
     Rule("compliance:kyc", "get", lambda c: "/kyc/", page()),

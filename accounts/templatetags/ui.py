@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 from django import forms, template
 from django.forms.boundfield import BoundField
 from django.utils.safestring import SafeString
@@ -38,3 +41,12 @@ def is_radio(field: BoundField) -> bool:
 @register.filter
 def role_color(role: str) -> str:
     return {"owner": "purple", "admin": "blue", "viewer": "secondary"}.get(role, "secondary")
+
+
+@register.filter
+def percent(value: Fraction | Decimal | float | None, places: int = 2) -> str:
+    """An ownership fraction (0.8889) as a percentage a finance reader expects ("88.89%")."""
+    if value is None:
+        return "—"
+    exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
+    return f"{(exact * 100).quantize(Decimal(1).scaleb(-places)):,.{places}f}%"

@@ -152,3 +152,14 @@ def test_class_terms_are_checked_by_the_database(lumen: Any) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         ShareClass.objects.create(company=lumen.company, name="Broken", kind="preferred", authorized_shares=10,
                                   participating=False, participation_cap=Decimal("3"))
+
+
+def test_the_cap_table_page_shows_the_ledger_s_numbers(lumen: Any, client_for: Any) -> None:
+    page = client_for(lumen.owner.user).get(f"/companies/{lumen.company.slug}/cap-table/", {"as_of": "2025-12-31"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "8,000,000" in html
+    assert "9,000,000" in html  # fully diluted with the pool
+    assert "88.89%" in html
+    bad_date = client_for(lumen.owner.user).get(f"/companies/{lumen.company.slug}/cap-table/", {"as_of": "nonsense"})
+    assert bad_date.status_code == 200

@@ -24,6 +24,7 @@ from companies.choices import Role
 from companies.models import Company, Membership
 from compliance.audit import Actor
 from compliance.demo import load_kyc_demo
+from equity.demo import load_equity_demo
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = {person.email: self._person(person) for person in PEOPLE}
             lumen = self._company(users["mei@lumen.example"], LUMEN, title="CEO")
+            load_equity_demo(company=lumen, owner=users["mei@lumen.example"])
             self._member(lumen, users["leo@lumen.example"], Role.ADMIN, "CTO")
             self._member(lumen, users["dana@counsel.example"], Role.VIEWER, "Counsel")
             self._company(users["nora@quill.example"], QUILL, title="CEO")
