@@ -4,4 +4,7 @@ from equity import views
 
 app_name = "equity"
 
-urlpatterns = [path("companies/<slug:slug>/cap-table/", views.cap_table, name="cap_table")]
+urlpatterns = [
+    path("companies/<slug:slug>/cap-table/", views.cap_table, name="cap_table"),
+    path("companies/<slug:slug>/cap-table/record/<slug:what>/", views.ledger_record, name="record"),
+]

@@ -163,3 +163,33 @@ def test_the_cap_table_page_shows_the_ledger_s_numbers(lumen: Any, client_for: A
     assert "88.89%" in html
     bad_date = client_for(lumen.owner.user).get(f"/companies/{lumen.company.slug}/cap-table/", {"as_of": "nonsense"})
     assert bad_date.status_code == 200
+
+
+def test_a_founder_records_the_cap_table_in_the_browser(lumen: Any, client_for: Any) -> None:
+    client = client_for(lumen.owner.user)
+    base = f"/companies/{lumen.company.slug}/cap-table/record"
+    assert client.post(f"{base}/share-class/", {
+        "name": "Series Seed Preferred", "kind": "preferred", "authorized_shares": "3000000", "par_value": "0.00001",
+        "original_issue_price": "0", "liquidation_multiple": "1", "seniority": "1"}).status_code == 302
+    assert client.post(f"{base}/stakeholder/", {"name": "Hannah Lee", "kind": "individual",
+                                                "relationship": "investor"}).status_code == 302
+    hannah = lumen.company.stakeholders.get(name="Hannah Lee")
+    assert client.post(f"{base}/convertible/", {
+        "stakeholder": hannah.pk, "instrument": "post_money_safe", "amount": "250000", "valuation_cap": "6000000",
+        "effective_date": "2025-06-02"}).status_code == 302
+    too_many = client.post(f"{base}/issue/", {"stakeholder": hannah.pk, "share_class": lumen.common.pk,
+                                             "quantity": "2000001", "effective_date": "2025-06-02"})
+    assert too_many.status_code == 400
+    assert "2,000,000 shares left" in too_many.content.decode()
+    unknown = client.get(f"{base}/nonsense/")
+    assert unknown.status_code == 404
+
+
+def test_a_stakeholder_of_another_company_cannot_be_chosen(lumen: Any, client_for: Any) -> None:
+    other = MembershipFactory(role="owner")
+    foreign = services.stakeholder_create(actor=Actor(user=other.user), company=other.company, name="Foreigner")
+    response = client_for(lumen.owner.user).post(
+        f"/companies/{lumen.company.slug}/cap-table/record/issue/",
+        {"stakeholder": foreign.pk, "share_class": lumen.common.pk, "quantity": "10", "effective_date": "2025-06-02"})
+    assert response.status_code == 400
+    assert not EquityTransaction.objects.filter(stakeholder=foreign).exists()

@@ -1,0 +1,91 @@
+"""Forms for recording the cap table in the browser; each maps to one equity service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from companies.models import Company
+from equity.choices import ClassKind, Relationship, StakeholderKind
+from equity.models import EquityPlan, ShareClass, Stakeholder
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class CompanyScopedForm(forms.Form):
+    """Choice fields list only this company's classes, stakeholders and plans (never another company's)."""
+
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.ModelChoiceField):
+                field.queryset = field.queryset.filter(company=company)  # type: ignore[union-attr]
+            if name == "effective_date":
+                field.initial = timezone.localdate()
+
+
+class ShareClassForm(CompanyScopedForm):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ClassKind.choices)
+    authorized_shares = forms.IntegerField(label=_("Authorized shares"), min_value=1)
+    par_value = forms.DecimalField(label=_("Par value"), min_value=0, decimal_places=10, initial=0)
+    original_issue_price = forms.DecimalField(label=_("Original issue price"), min_value=0, decimal_places=10,
+                                              initial=0)
+    liquidation_multiple = forms.DecimalField(label=_("Liquidation preference (×)"), min_value=0, initial=1,
+                                              decimal_places=2)
+    participating = forms.BooleanField(label=_("Participating"), required=False)
+    seniority = forms.IntegerField(label=_("Seniority"), min_value=0, initial=0,
+                                   help_text=_("Higher is paid first; equal seniority is pari passu."))
+
+
+class StakeholderForm(CompanyScopedForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=StakeholderKind.choices)
+    relationship = forms.ChoiceField(label=_("Relationship"), choices=Relationship.choices)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+
+
+class StockIssueForm(CompanyScopedForm):
+    stakeholder = forms.ModelChoiceField(label=_("Stakeholder"), queryset=Stakeholder.objects.all())
+    share_class = forms.ModelChoiceField(label=_("Share class"), queryset=ShareClass.objects.all())
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
+    price_per_share = forms.DecimalField(label=_("Price per share"), min_value=0, decimal_places=10, required=False)
+    effective_date = forms.DateField(label=_("Date"), widget=DATE)
+    vesting_months = forms.IntegerField(label=_("Vesting (months)"), min_value=1, required=False,
+                                        help_text=_("Leave empty for fully vested shares."))
+    vesting_cliff_months = forms.IntegerField(label=_("Cliff (months)"), min_value=0, required=False)
+
+
+class PlanForm(CompanyScopedForm):
+    name = forms.CharField(label=_("Name"), max_length=100, initial=_("Equity Incentive Plan"))
+    share_class = forms.ModelChoiceField(label=_("Share class"), queryset=ShareClass.objects.all())
+    reserved = forms.IntegerField(label=_("Shares reserved"), min_value=1)
+    effective_date = forms.DateField(label=_("Date"), widget=DATE)
+
+
+class OptionGrantForm(CompanyScopedForm):
+    plan = forms.ModelChoiceField(label=_("Plan"), queryset=EquityPlan.objects.all())
+    stakeholder = forms.ModelChoiceField(label=_("Stakeholder"), queryset=Stakeholder.objects.all())
+    quantity = forms.IntegerField(label=_("Options"), min_value=1)
+    exercise_price = forms.DecimalField(label=_("Exercise price"), min_value=0, decimal_places=10)
+    effective_date = forms.DateField(label=_("Grant date"), widget=DATE)
+    vesting_months = forms.IntegerField(label=_("Vesting (months)"), min_value=1, initial=48)
+    vesting_cliff_months = forms.IntegerField(label=_("Cliff (months)"), min_value=0, initial=12)
+
+
+class ConvertibleForm(CompanyScopedForm):
+    stakeholder = forms.ModelChoiceField(label=_("Investor"), queryset=Stakeholder.objects.all())
+    instrument = forms.ChoiceField(label=_("Instrument"), choices=[
+        ("post_money_safe", _("Post-money SAFE")), ("pre_money_safe", _("Pre-money SAFE")),
+        ("convertible_note", _("Convertible note"))])
+    amount = forms.DecimalField(label=_("Amount (USD)"), min_value=0, decimal_places=2)
+    valuation_cap = forms.DecimalField(label=_("Valuation cap (USD)"), min_value=0, decimal_places=2, required=False)
+    discount = forms.DecimalField(label=_("Discount"), min_value=0, max_value=1, decimal_places=4, required=False,
+                                  help_text=_("As a fraction: 0.20 for 20%."))
+    interest_rate = forms.DecimalField(label=_("Interest rate (notes)"), min_value=0, decimal_places=4, required=False)
+    mfn = forms.BooleanField(label=_("Most favoured nation"), required=False)
+    pro_rata = forms.BooleanField(label=_("Pro rata right"), required=False)
+    effective_date = forms.DateField(label=_("Date"), widget=DATE)
