@@ -44,7 +44,10 @@ def test_flash_messages_have_no_serious_accessibility_violations(live_server: An
 def test_signed_in_pages_have_no_serious_accessibility_violations(live_server: Any, signed_in: Any, cast: Any) -> None:
     owner = signed_in(cast.owner)
     for path in ["/dashboard/", "/profile/", "/companies/", "/companies/new/", f"/companies/{cast.company.slug}/",
-                 f"/companies/{cast.company.slug}/team/", f"/companies/{cast.company.slug}/edit/", "/accounts/2fa/"]:
+                 f"/companies/{cast.company.slug}/team/", f"/companies/{cast.company.slug}/edit/", "/accounts/2fa/",
+                 f"/companies/{cast.company.slug}/cap-table/",
+                 *[f"/companies/{cast.company.slug}/cap-table/record/{what}/"
+                   for what in ("share-class", "stakeholder", "issue", "plan", "grant", "convertible")]]:
         owner.goto(live_server.url + path)
         assert violations(owner) == [], path
     for path in ["/kyc/?step=identity", "/kyc/?step=document", "/kyc/?step=profile", "/kyc/?step=review"]:
