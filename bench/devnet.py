@@ -44,6 +44,7 @@ LONG_CHAIN = int(os.environ.get("DEVNET_BENCH_LONG_CHAIN", "5000"))
 # anvil's chain grows ever slower (about 4 blocks/s past 1,000 blocks of this load here, with gigabytes of
 # memory): each node gets this long to grow, and the chain length it reached is reported.
 GROW_SECONDS = float(os.environ.get("DEVNET_BENCH_GROW_SECONDS", "150"))
+MEASURE_SECONDS = 30.0
 GENESIS = 1_700_000_000
 GAS_LIMIT = 1_000_000_000
 WORKLOADS = ["eth", "erc20", "prorata", "sales20", "conflicting"]
@@ -196,8 +197,13 @@ def load_process(url: str, mode: str, raws: list[str], queue: Any) -> None:
     client = Client(url)
     started = time.perf_counter()
     if mode == "automine":
+        sent = 0
         for raw in raws:
             client.call("eth_sendRawTransaction", [raw])
+            sent += 1
+            if time.perf_counter() - started > MEASURE_SECONDS:
+                break  # a slow node (anvil on a long chain) is measured on fewer transactions
+        raws = raws[:sent]
     else:
         for raw in raws:
             client.call("eth_sendRawTransaction", [raw])
@@ -293,13 +299,16 @@ def rpc_part(result: Result) -> None:
             for name, url in urls.items():
                 Client(url).call("evm_setAutomine", [mode == "automine"])
                 rates[(name, stage, mode)] = measure_load(url, mode, raws)
+                print(f"   {name} {stage} {mode}: {rates[(name, stage, mode)]:.1f} tx/s", flush=True)
                 Client(url).call("evm_setAutomine", [True])
         for name, url in urls.items():  # grow both chains towards LONG_CHAIN one-transaction blocks
             result.metrics[f"rpc_chain_length_{name}"] = grow(url, growth, GROW_SECONDS)
+            print(f"   {name} grew to {result.metrics[f'rpc_chain_length_{name}']} blocks", flush=True)
         for (stage, mode), raws in rounds_long.items():
             for name, url in urls.items():
                 Client(url).call("evm_setAutomine", [mode == "automine"])
                 rates[(name, stage, mode)] = measure_load(url, mode, raws)
+                print(f"   {name} {stage} {mode}: {rates[(name, stage, mode)]:.1f} tx/s", flush=True)
                 Client(url).call("evm_setAutomine", [True])
     for (name, stage, mode), rate in sorted(rates.items()):
         result.metrics[f"rpc_tps_{name}_{mode}_eth_{stage}"] = round(rate, 1)

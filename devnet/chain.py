@@ -8,6 +8,7 @@ worker replicas.
 
 from __future__ import annotations
 
+import functools
 import gc
 import heapq
 import itertools
@@ -95,8 +96,10 @@ class Block:
     writes: Writes
     undo: list[Any] | None = None
 
-    @property
+    @functools.cached_property
     def hash(self) -> bytes:
+        # py-evm re-encodes and re-hashes the header on every `.hash`; the 256 ancestor hashes of each new
+        # block made long chains slow.
         return bytes(self.header.hash)
 
     @property
