@@ -89,3 +89,17 @@ class ConvertibleForm(CompanyScopedForm):
     mfn = forms.BooleanField(label=_("Most favoured nation"), required=False)
     pro_rata = forms.BooleanField(label=_("Pro rata right"), required=False)
     effective_date = forms.DateField(label=_("Date"), widget=DATE)
+
+
+class RoundModelForm(forms.Form):
+    """A priced round to model against today's cap table: nothing is saved."""
+
+    series = forms.CharField(label=_("New series"), max_length=100, initial="Series Seed Preferred")
+    pre_money = forms.DecimalField(label=_("Pre-money valuation (USD)"), min_value=1, decimal_places=2,
+                                   initial=8_000_000)
+    new_money = forms.DecimalField(label=_("New money (USD)"), min_value=1, decimal_places=2, initial=2_000_000)
+    pool_target = forms.DecimalField(
+        label=_("Available pool after the round (% of post-money, fully diluted)"), min_value=0, max_value=99,
+        decimal_places=2, required=False, initial=10,
+        help_text=_("Included in the pre-money (the option pool shuffle). Leave empty for no top-up."))
+    closing_date = forms.DateField(label=_("Closing date"), widget=DATE, required=False)

@@ -84,3 +84,22 @@ def convertible_list_outstanding(*, company: Company, as_of: date) -> QuerySet[E
     return (EquityTransaction.objects.filter(company=company, kind=TransactionKind.CONVERTIBLE_ISSUANCE,
                                              effective_date__lte=as_of)
             .exclude(pk__in=converted).select_related("stakeholder").order_by("effective_date", "pk"))
+
+
+def convertibles_for_engine(*, company: Company, as_of: date) -> list[captable.Convertible]:
+    """The SAFEs and notes still outstanding on `as_of`, as the engine's instruments."""
+    def decimal_or(value: str | None, default: Decimal | None) -> Decimal | None:
+        return Decimal(value) if value not in (None, "") else default
+
+    instruments = []
+    for row in convertible_list_outstanding(company=company, as_of=as_of):
+        terms = row.terms
+        instruments.append(captable.Convertible(
+            name=row.security_ref, holder=row.stakeholder.name if row.stakeholder else row.security_ref,
+            kind=captable.InstrumentKind(terms["instrument"]), amount=row.amount or Decimal(0),
+            valuation_cap=decimal_or(terms.get("valuation_cap"), None),
+            discount=decimal_or(terms.get("discount"), Decimal(0)) or Decimal(0), issue_date=row.effective_date,
+            interest_rate=decimal_or(terms.get("interest_rate"), Decimal(0)) or Decimal(0),
+            mfn=bool(terms.get("mfn")), pro_rata=bool(terms.get("pro_rata")),
+        ))
+    return instruments

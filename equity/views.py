@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -20,12 +21,13 @@ from companies.models import Company
 from companies.permissions import company_membership_required
 from compliance.audit import Actor
 from config.forms import form_add_service_errors
-from equity import selectors, services
+from equity import captable, selectors, services
 from equity.forms import (
     CompanyScopedForm,
     ConvertibleForm,
     OptionGrantForm,
     PlanForm,
+    RoundModelForm,
     ShareClassForm,
     StakeholderForm,
     StockIssueForm,
@@ -97,3 +99,41 @@ def ledger_record(request: AuthenticatedRequest, slug: str, what: str) -> HttpRe
             return redirect("equity:cap_table", slug=company.slug)
     context = {"company": company, "membership": membership, "can_edit": True, "form": form, "title": recorder.title}
     return render(request, "equity/record.html", context, status=400 if form.errors else 200)
+
+
+def _without_empty_class(capitalization: captable.Capitalization, series: str) -> captable.Capitalization:
+    """A class authorized for the round but not issued yet is the round's own series: leave it to the engine."""
+    if any(p.share_class == series for p in capitalization.positions):
+        return capitalization
+    classes = tuple(c for c in capitalization.share_classes if c.name != series)
+    return captable.Capitalization(classes, capitalization.positions)
+
+
+@login_required
+def round_model(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Model a priced round: the price per share, each SAFE's conversion and the cap table after, live."""
+    membership = company_membership_required(user=request.user, slug=slug)
+    company = membership.company
+    form = RoundModelForm(request.GET or None, initial={"closing_date": timezone.localdate()})
+    result, problem = None, None
+    data = form.cleaned_data if form.is_bound and form.is_valid() else (None if form.is_bound else {
+        name: field.initial for name, field in form.fields.items()})
+    if data:
+        closing = data.get("closing_date") or timezone.localdate()
+        target = data.get("pool_target")
+        try:
+            result = captable.pro_forma(
+                _without_empty_class(selectors.capitalization_as_of(company=company, as_of=closing), data["series"]),
+                captable.PricedRound(
+                    series=data["series"], investments=(captable.Investment("New investors", Decimal(data["new_money"])),),
+                    pre_money=Decimal(data["pre_money"]), closing_date=closing,
+                    pool=captable.PoolTopUp(target=Decimal(target) / 100) if target else None,
+                ),
+                selectors.convertibles_for_engine(company=company, as_of=closing),
+            )
+        except ValueError as error:  # InfeasibleRound included: terms that no price satisfies
+            problem = str(error)
+    context = {"company": company, "membership": membership, "can_edit": membership.role in CAN_EDIT,
+               "form": form, "result": result, "problem": problem}
+    template = "equity/_round_result.html" if request.htmx else "equity/round_model.html"
+    return render(request, template, context)

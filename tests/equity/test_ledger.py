@@ -193,3 +193,41 @@ def test_a_stakeholder_of_another_company_cannot_be_chosen(lumen: Any, client_fo
         {"stakeholder": foreign.pk, "share_class": lumen.common.pk, "quantity": "10", "effective_date": "2025-06-02"})
     assert response.status_code == 400
     assert not EquityTransaction.objects.filter(stakeholder=foreign).exists()
+
+
+def test_modelling_a_round_reproduces_the_option_pool_shuffle(client_for: Any) -> None:
+    """Venture Hacks, "The Option Pool Shuffle": $2M at an $8M pre-money, 6,000,000 founder shares and a pool of
+    20% of the post-money included in the pre-money give $1.00 per share and 10,000,000 shares after."""
+    owner = MembershipFactory(role="owner")
+    actor = Actor(user=owner.user)
+    common = services.share_class_create(actor=actor, company=owner.company, name="Common", kind="common",
+                                         authorized_shares=20_000_000)
+    founders = services.stakeholder_create(actor=actor, company=owner.company, name="Founders")
+    services.stock_issue(actor=actor, stakeholder=founders, share_class=common, quantity=6_000_000, effective_date=DAY)
+    services.plan_create(actor=actor, share_class=common, name="Plan", reserved=1, effective_date=DAY)
+    page = client_for(owner.user).get(f"/companies/{owner.company.slug}/cap-table/model/", {
+        "series": "Series A", "pre_money": "8000000", "new_money": "2000000", "pool_target": "20",
+        "closing_date": "2026-01-15"})
+    result = page.context["result"]
+    assert result.price_per_share == Decimal("1.0000")
+    assert result.post_money_shares == 10_000_000
+    assert result.effective_pre_money == Decimal("6000000")
+    assert '<div class="h2 mb-0" id="price-per-share">$1.0000</div>' in page.content.decode()
+    assert client_for(owner.user).get(f"/companies/{owner.company.slug}/cap-table/model/",
+                                      {"pre_money": "-5", "new_money": "1", "series": "A"}).context["result"] is None
+
+
+def test_modelling_journey_1_converts_both_safes(client_for: Any) -> None:
+    from equity.demo import load_equity_demo
+
+    owner = MembershipFactory(role="owner")
+    load_equity_demo(company=owner.company, owner=owner.user)
+    page = client_for(owner.user).get(f"/companies/{owner.company.slug}/cap-table/model/", {
+        "series": "Series Seed Preferred", "pre_money": "8000000", "new_money": "2000000", "pool_target": "10",
+        "closing_date": "2026-03-01"})
+    result = page.context["result"]
+    assert [c.holder for c in result.conversions] == ["Hannah Lee", "Rafael Costa"]
+    assert sum(row.fully_diluted_ownership for row in result.holdings.by_stakeholder) == 1
+    # A post-money SAFE owns amount / cap of the post-money capitalization it converts into, at most.
+    hannah = next(c for c in result.conversions if c.holder == "Hannah Lee")
+    assert hannah.conversion_price <= hannah.cap_price
