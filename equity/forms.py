@@ -99,7 +99,7 @@ class RoundModelForm(forms.Form):
                                    initial=8_000_000)
     new_money = forms.DecimalField(label=_("New money (USD)"), min_value=1, decimal_places=2, initial=2_000_000)
     pool_target = forms.DecimalField(
-        label=_("Available pool after the round (% of post-money, fully diluted)"), min_value=0, max_value=99,
+        label=_("Available pool after the round, in percent of post-money fully diluted shares"), min_value=0, max_value=99,
         decimal_places=2, required=False, initial=10,
         help_text=_("Included in the pre-money (the option pool shuffle). Leave empty for no top-up."))
     closing_date = forms.DateField(label=_("Closing date"), widget=DATE, required=False)
