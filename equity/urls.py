@@ -8,4 +8,5 @@ urlpatterns = [
     path("companies/<slug:slug>/cap-table/", views.cap_table, name="cap_table"),
     path("companies/<slug:slug>/cap-table/record/<slug:what>/", views.ledger_record, name="record"),
     path("companies/<slug:slug>/cap-table/model/", views.round_model, name="round_model"),
+    path("companies/<slug:slug>/cap-table.csv", views.cap_table_csv, name="cap_table_csv"),
 ]

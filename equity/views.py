@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.contrib import messages
@@ -52,6 +54,8 @@ def cap_table(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "table": table, "relationships": relationships,
         "convertibles": selectors.convertible_list_outstanding(company=company, as_of=as_of),
         "ledger": selectors.transaction_list(company=company).filter(effective_date__lte=as_of),
+        "chart": {"labels": [row.key for row in table.by_stakeholder],
+                  "values": [float(row.fully_diluted_percent) for row in table.by_stakeholder]},
     }
     return render(request, "equity/cap_table.html", context)
 
@@ -137,3 +141,28 @@ def round_model(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                "form": form, "result": result, "problem": problem}
     template = "equity/_round_result.html" if request.htmx else "equity/round_model.html"
     return render(request, template, context)
+
+
+@login_required
+def cap_table_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """The cap table by stakeholder as CSV, for a spreadsheet or a lawyer: exact counts, percentages to 4 places."""
+    membership = company_membership_required(user=request.user, slug=slug)
+    company = membership.company
+    try:
+        as_of = date.fromisoformat(request.GET.get("as_of", "")) if request.GET.get("as_of") else timezone.localdate()
+    except ValueError:
+        as_of = timezone.localdate()
+    table = selectors.cap_table(company=company, as_of=as_of)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{company.slug}-cap-table-{as_of.isoformat()}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["stakeholder", "outstanding", "outstanding_percent", "fully_diluted", "fully_diluted_percent"])
+    for row in table.by_stakeholder:
+        writer.writerow([row.key, row.outstanding, _percent(row.outstanding_ownership), row.fully_diluted,
+                         _percent(row.fully_diluted_ownership)])
+    writer.writerow(["Total", table.total_outstanding, "100.0000", table.total_fully_diluted, "100.0000"])
+    return response
+
+
+def _percent(fraction: Fraction) -> str:
+    return str((Decimal(fraction.numerator) / Decimal(fraction.denominator) * 100).quantize(Decimal("0.0001")))

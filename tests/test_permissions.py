@@ -124,6 +124,7 @@ RULES = [
     Rule("companies:public", "get", lambda c: f"/c/{slug(c)}/", public),
     Rule("compliance:audit_log", "get", lambda c: "/compliance/audit/", page(STAFF)),
     Rule("equity:cap_table", "get", lambda c: f"/companies/{slug(c)}/cap-table/", page(MEMBERS)),
+    Rule("equity:cap_table_csv", "get", lambda c: f"/companies/{slug(c)}/cap-table.csv", page(MEMBERS)),
     Rule("equity:round_model", "get", lambda c: f"/companies/{slug(c)}/cap-table/model/", page(MEMBERS)),
     Rule("equity:record", "get", lambda c: f"/companies/{slug(c)}/cap-table/record/stakeholder/", page(EDITORS)),
     Rule("equity:record", "post", lambda c: f"/companies/{slug(c)}/cap-table/record/stakeholder/", page(EDITORS, ok=302),

@@ -231,3 +231,16 @@ def test_modelling_journey_1_converts_both_safes(client_for: Any) -> None:
     # A post-money SAFE owns amount / cap of the post-money capitalization it converts into, at most.
     hannah = next(c for c in result.conversions if c.holder == "Hannah Lee")
     assert hannah.conversion_price <= hannah.cap_price
+
+
+def test_the_cap_table_downloads_as_csv(lumen: Any, client_for: Any) -> None:
+    import csv
+    import io
+
+    response = client_for(lumen.owner.user).get(f"/companies/{lumen.company.slug}/cap-table.csv",
+                                                {"as_of": "2025-12-31"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][0] == "stakeholder"
+    assert ["Mei Chen", "8000000", "100.0000", "8000000", "88.8889"] in rows
+    assert rows[-1] == ["Total", "8000000", "100.0000", "9000000", "100.0000"]
