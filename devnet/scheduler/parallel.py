@@ -101,7 +101,10 @@ class ParallelScheduler(Scheduler):
             senders[pending.sender] = senders.get(pending.sender, 0) + 1
         if max(senders.values()) > self.max_sender_share * len(transactions):
             return True
-        if self.conflict_ratio > self.max_conflict_ratio and self.blocks_since_parallel < PROBE_EVERY:
+        # block-stm only: sharded learns from its conflicts (hot contracts, written slots), so the block after
+        # a conflicting one is exactly when its prediction has improved.
+        recent_conflicts = self.conflict_ratio > self.max_conflict_ratio
+        if self.name == "block-stm" and recent_conflicts and self.blocks_since_parallel < PROBE_EVERY:
             return True
         return False
 
