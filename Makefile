@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # $(call step,Text) prints a headline; write text without commas (make splits call arguments on them).
 step = @printf '\n\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup run test bench stop services migrate demo messages messages-update contracts vendor clean
+.PHONY: help setup run test bench stop services migrate demo messages messages-update test-devnet-long contracts vendor clean
 
 help:
 	@echo "make run     set up and start the platform (web, worker, beat) with demo data on http://127.0.0.1:8000"
@@ -96,6 +96,10 @@ bench: demo
 messages-update: setup
 	@$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=devnet --ignore=contracts \
 	  --ignore=tests --ignore=bench --ignore=.local
+
+# The devnet's equivalence test with thousands of generated blocks per scheduler (make test runs a few hundred).
+test-devnet-long: services
+	@DEVNET_EQUIVALENCE_PROFILE=long $(VENV)/bin/pytest tests/devnet/test_equivalence.py
 
 contracts: node_modules/.installed
 	$(call step,Compiling contracts/src into contracts/artifacts with the pinned npm solc)
