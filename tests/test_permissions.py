@@ -158,6 +158,8 @@ RULES = [
     Rule("api-public-company-list", "get", lambda c: "/api/v1/public/companies/", public),
     Rule("api-public-company-detail", "get", lambda c: f"/api/v1/public/companies/{slug(c)}/", public),
     Rule("api-audit-events", "get", lambda c: "/api/v1/audit-events/", api(STAFF)),
+    *[Rule(f"api-{name}", "get", lambda c, name=name: f"/api/v1/companies/{slug(c)}/{name}/", api(MEMBERS))
+      for name in ("share-classes", "stakeholders", "transactions", "cap-table")],
     Rule("api-schema", "get", lambda c: "/api/v1/schema/", public),
     Rule("api-docs", "get", lambda c: "/api/v1/docs/", public),
     # Wallets: everyone signed in has their own; another person's wallet is not found (404), never shown or removed.

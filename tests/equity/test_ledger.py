@@ -244,3 +244,14 @@ def test_the_cap_table_downloads_as_csv(lumen: Any, client_for: Any) -> None:
     assert rows[0][0] == "stakeholder"
     assert ["Mei Chen", "8000000", "100.0000", "8000000", "88.8889"] in rows
     assert rows[-1] == ["Total", "8000000", "100.0000", "9000000", "100.0000"]
+
+
+def test_the_api_returns_the_cap_table_as_of_a_date(lumen: Any, client_for: Any) -> None:
+    client = client_for(lumen.owner.user)
+    table = client.get(f"/api/v1/companies/{lumen.company.slug}/cap-table/", {"as_of": "2025-12-31"}).json()
+    assert table["total_fully_diluted"] == 9_000_000
+    assert {"name": "Mei Chen", "outstanding": 8_000_000, "fully_diluted": 8_000_000,
+            "fully_diluted_percent": "88.89"} in table["by_stakeholder"]
+    assert client.get(f"/api/v1/companies/{lumen.company.slug}/cap-table/", {"as_of": "soon"}).status_code == 400
+    ledger = client.get(f"/api/v1/companies/{lumen.company.slug}/transactions/").json()
+    assert [row["kind"] for row in ledger] == ["stock_issuance", "plan_adjustment"]
