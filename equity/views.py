@@ -37,16 +37,21 @@ from equity.forms import (
 from equity.models import Stakeholder
 
 
+def _as_of(request: AuthenticatedRequest) -> date:
+    """The `as_of` date of the query string; today when it is missing or not a date."""
+    try:
+        return date.fromisoformat(request.GET.get("as_of", "")) if request.GET.get("as_of") else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
 @login_required
 def cap_table(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The cap table on a date (today by default): by stakeholder and by class, outstanding and fully diluted,
     the SAFEs and notes still to convert, and the ledger it is derived from."""
     membership = company_membership_required(user=request.user, slug=slug)
     company = membership.company
-    try:
-        as_of = date.fromisoformat(request.GET["as_of"]) if request.GET.get("as_of") else timezone.localdate()
-    except ValueError:
-        as_of = timezone.localdate()
+    as_of = _as_of(request)
     table = selectors.cap_table(company=company, as_of=as_of)
     relationships = {s.name: s.get_relationship_display() for s in Stakeholder.objects.filter(company=company)}
     context = {
@@ -148,10 +153,7 @@ def cap_table_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The cap table by stakeholder as CSV, for a spreadsheet or a lawyer: exact counts, percentages to 4 places."""
     membership = company_membership_required(user=request.user, slug=slug)
     company = membership.company
-    try:
-        as_of = date.fromisoformat(request.GET.get("as_of", "")) if request.GET.get("as_of") else timezone.localdate()
-    except ValueError:
-        as_of = timezone.localdate()
+    as_of = _as_of(request)
     table = selectors.cap_table(company=company, as_of=as_of)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{company.slug}-cap-table-{as_of.isoformat()}.csv"'
