@@ -94,15 +94,21 @@ def _raise_if_error(computation: ComputationAPI) -> None:
     raise CallFailed(f"execution failed: {computation.error!r}")
 
 
+def _execute(state: StateAPI, request: CallRequest, gas: int) -> tuple[SignedTransactionAPI, ComputationAPI]:
+    """Run the request once with `gas` and leave the state as it was; a failure raises as the RPC reports it."""
+    transaction = _transaction(request, state, gas)
+    try:
+        computation = _run(state, transaction)
+    except ValidationError as exc:
+        raise CallFailed(str(exc)) from exc
+    _raise_if_error(computation)
+    return transaction, computation
+
+
 def call(chain: Chain, request: CallRequest, block: Block) -> bytes:
     with chain.lock:
         state, context = _state_for(chain, block)
-        gas = request.gas if request.gas is not None else context.gas_limit
-        try:
-            computation = _run(state, _transaction(request, state, gas))
-        except ValidationError as exc:
-            raise CallFailed(str(exc)) from exc
-        _raise_if_error(computation)
+        _, computation = _execute(state, request, request.gas if request.gas is not None else context.gas_limit)
         return bytes(computation.output)
 
 
@@ -111,12 +117,7 @@ def estimate_gas(chain: Chain, request: CallRequest, block: Block) -> int:
     with chain.lock:
         state, context = _state_for(chain, block)
         cap = request.gas if request.gas is not None else context.gas_limit
-        try:
-            computation = _run(state, _transaction(request, state, cap))
-        except ValidationError as exc:
-            raise CallFailed(str(exc)) from exc
-        _raise_if_error(computation)
-        transaction = _transaction(request, state, cap)
+        transaction, computation = _execute(state, request, cap)
         used = transaction.gas - computation.get_gas_remaining() + computation.data_floor_gas
         low, high = max(used - 1, transaction.intrinsic_gas - 1), cap
         guess = min(cap, used + used // 63 + 2300)
@@ -140,13 +141,8 @@ def create_access_list(
             raise CallFailed("eth_createAccessList is served at the head block only")
         state, context = _state_for(chain, block)
         assert isinstance(state, RecordingState)  # noqa: S101 - the head is served by the recording state
-        gas = request.gas if request.gas is not None else context.gas_limit
-        transaction = _transaction(request, state, gas)
-        try:
-            computation = _run(state, transaction)
-        except ValidationError as exc:
-            raise CallFailed(str(exc)) from exc
-        _raise_if_error(computation)
+        transaction, computation = _execute(
+            state, request, request.gas if request.gas is not None else context.gas_limit)
         recorder = state.recorder
         touched: dict[bytes, set[int]] = {}
         for key in list(recorder.reads) + list(recorder.writes().keys()):
