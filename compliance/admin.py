@@ -28,12 +28,8 @@ class AuditedAdmin(admin.ModelAdmin):
             super().delete_model(request, obj)
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_label", "action", "target_label", "company", "ip_address"]
-    list_filter = ["action"]
-    search_fields = ["actor_label", "target_label", "action"]
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For append-only records (the audit log, the equity ledger): browsable, never added, edited or deleted here."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -43,3 +39,11 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_label", "company", "ip_address"]
+    list_filter = ["action"]
+    search_fields = ["actor_label", "target_label", "action"]
+    date_hierarchy = "created_at"

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from compliance.admin import AuditedAdmin
+from compliance.admin import AuditedAdmin, ReadOnlyAdmin
 from equity.models import EquityPlan, EquityTransaction, ShareClass, Stakeholder
 
 
@@ -29,18 +26,9 @@ class EquityPlanAdmin(AuditedAdmin):
 
 
 @admin.register(EquityTransaction)
-class EquityTransactionAdmin(admin.ModelAdmin):
-    """The ledger, read-only: it changes only through the equity services (and never by editing a row)."""
+class EquityTransactionAdmin(ReadOnlyAdmin):
+    """The ledger changes only through the equity services (and never by editing a row)."""
 
     list_display = ["effective_date", "company", "kind", "security_ref", "stakeholder", "share_class", "quantity"]
     list_filter = ["kind"]
     search_fields = ["security_ref", "stakeholder__name", "company__legal_name"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
