@@ -75,7 +75,7 @@ def kyc_application(request: AuthenticatedRequest) -> HttpResponse:
         form = STEP_FORMS[step](request.POST or None, request.FILES or None, instance=application)
         if request.method == "POST" and form.is_valid():
             try:
-                _save_step(actor, application, step, form)
+                _save_step(actor, application, form)
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:
@@ -97,7 +97,7 @@ def kyc_application(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "compliance/kyc_form.html", context, status=400 if form is not None and form.errors else 200)
 
 
-def _save_step(actor: Actor, application: KycApplication, step: str, form: BaseForm) -> None:
+def _save_step(actor: Actor, application: KycApplication, form: BaseForm) -> None:
     data = dict(form.cleaned_data)
     files = {DocumentKind.IDENTITY: data.pop("identity_file", None), data.pop("second_kind", ""): data.pop("second_file", None)}
     with transaction.atomic():
