@@ -120,6 +120,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Two test runs on one machine (say, a branch and main) each need their own test database.
+if env("TRANCHE_TEST_DATABASE"):
+    DATABASES["default"]["TEST"] = {"NAME": env("TRANCHE_TEST_DATABASE")}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("Tranche runs on PostgreSQL only (uint256 amounts and row locks); fix DATABASE_URL.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
