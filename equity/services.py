@@ -274,3 +274,47 @@ def convertible_issue(
     return _append(actor, company, kind=TransactionKind.CONVERTIBLE_ISSUANCE, effective_date=effective_date,
                    security_ref=_next_ref(company, TransactionKind.CONVERTIBLE_ISSUANCE), stakeholder=stakeholder,
                    amount=amount, terms=terms)
+
+
+@transaction.atomic
+def warrant_issue(
+    *, actor: Actor, stakeholder: Stakeholder, share_class: ShareClass, quantity: int, exercise_price: Decimal,
+    effective_date: date, expiry_date: date | None = None, memo: str = "",
+) -> EquityTransaction:
+    """Issue a warrant: the right to buy `quantity` shares of `share_class` at `exercise_price` until `expiry_date`.
+    Shares are checked against the class's authorized count when the warrant is exercised, as for options."""
+    company = _lock_company(stakeholder.company)
+    _require_editor(actor, company)
+    if share_class.company_id != company.pk:
+        raise ValidationError({"share_class": _("This class belongs to another company.")})
+    _positive(quantity)
+    if exercise_price < 0:
+        raise ValidationError({"exercise_price": _("An exercise price cannot be negative.")})
+    if expiry_date is not None and expiry_date <= effective_date:
+        raise ValidationError({"expiry_date": _("A warrant must expire after the date it is issued.")})
+    return _append(
+        actor, company, kind=TransactionKind.WARRANT_ISSUANCE, effective_date=effective_date,
+        security_ref=_next_ref(company, TransactionKind.WARRANT_ISSUANCE), stakeholder=stakeholder,
+        share_class=share_class, quantity=quantity, price_per_share=exercise_price,
+        terms={"expiry_date": expiry_date.isoformat() if expiry_date is not None else None}, memo=memo,
+    )
+
+
+@transaction.atomic
+def warrant_exercise(*, actor: Actor, warrant: EquityTransaction, quantity: int,
+                     effective_date: date) -> EquityTransaction:
+    """Exercise a warrant into stock of its class: the warrant shrinks, a certificate is issued."""
+    company = _lock_company(warrant.company)
+    _require_editor(actor, company)
+    if warrant.kind != TransactionKind.WARRANT_ISSUANCE or warrant.share_class is None:
+        raise ValidationError(_("Only a warrant can be exercised this way."))
+    expiry = warrant.terms.get("expiry_date")
+    if expiry and effective_date > date.fromisoformat(expiry):
+        raise ValidationError({"effective_date": _("%(security)s expired on %(date)s.")
+                               % {"security": warrant.security_ref, "date": expiry}})
+    _positive(quantity)
+    _check_authorized(warrant.share_class, quantity)
+    return _consume(actor, warrant, TransactionKind.WARRANT_EXERCISE, quantity, effective_date,
+                    security_ref=_next_ref(company, TransactionKind.WARRANT_EXERCISE),
+                    stakeholder=warrant.stakeholder, share_class=warrant.share_class,
+                    price_per_share=warrant.price_per_share)
