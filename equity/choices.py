@@ -49,3 +49,46 @@ class TransactionKind(models.TextChoices):
         """Kinds that use up part of an earlier security (`acts_on`): never more than it has left."""
         return [cls.STOCK_TRANSFER, cls.STOCK_CANCELLATION, cls.STOCK_REPURCHASE, cls.OPTION_EXERCISE,
                 cls.OPTION_CANCELLATION, cls.WARRANT_EXERCISE]
+
+
+class RoundKind(models.TextChoices):
+    PRICED = "priced", _("Priced round")
+    SAFE = "safe", _("SAFE round")
+
+
+class RoundState(models.TextChoices):
+    """draft → open → closing → closed, or cancelled from any state before closed."""
+
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open")
+    CLOSING = "closing", _("Closing")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SafeInstrument(models.TextChoices):
+    POST_MONEY_SAFE = "post_money_safe", _("Post-money SAFE")
+    PRE_MONEY_SAFE = "pre_money_safe", _("Pre-money SAFE")
+
+
+class InvestmentSource(models.TextChoices):
+    WIRE = "wire", _("Recorded by the company (wire or cheque)")
+    PLATFORM = "platform", _("Committed on Tranche")
+
+
+class InvestmentState(models.TextChoices):
+    """A commitment's life. A wire the company records arrives funded; a commitment made on the platform starts
+    pending payment. Only `accepted` ever reaches the ledger (at close)."""
+
+    PENDING_PAYMENT = "pending_payment", _("Pending payment")
+    PROCESSING = "processing", _("Payment processing")
+    FUNDED = "funded", _("Funded")
+    ACCEPTED = "accepted", _("Accepted")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+    REVERSED = "reversed", _("Reversed")
+
+    @classmethod
+    def counting(cls) -> list[str]:
+        """States whose amount takes room in the round: what counts against its maximum."""
+        return [cls.PENDING_PAYMENT, cls.PROCESSING, cls.FUNDED, cls.ACCEPTED]

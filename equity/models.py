@@ -12,7 +12,18 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from equity.choices import ClassKind, Relationship, StakeholderKind, TransactionKind
+from compliance.choices import Exemption
+from equity.choices import (
+    ClassKind,
+    InvestmentSource,
+    InvestmentState,
+    Relationship,
+    RoundKind,
+    RoundState,
+    SafeInstrument,
+    StakeholderKind,
+    TransactionKind,
+)
 
 
 class ShareClass(models.Model):
@@ -148,3 +159,109 @@ class EquityTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.security_ref} ({self.quantity})"
+
+
+MONEY = {"max_digits": 20, "decimal_places": 2}
+
+
+class Round(models.Model):
+    """A raise: a priced equity round or a SAFE round, with its offering terms.
+
+    Editable only as a draft. Investments count against `maximum_amount` under a row lock on the round
+    (`equity.services.investment_record`). Closing is one transaction that writes the ledger: a priced round
+    issues the new series, converts the outstanding SAFEs and notes and tops up the pool; a SAFE round issues
+    the SAFEs. `price_per_share` and `share_class` are set then.
+    """
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="rounds")
+    name = models.CharField(_("name"), max_length=100, help_text=_("For example, Seed or Series A."))
+    kind = models.CharField(_("kind"), max_length=10, choices=RoundKind.choices, default=RoundKind.PRICED)
+    state = models.CharField(_("state"), max_length=10, choices=RoundState.choices, default=RoundState.DRAFT)
+    currency = models.CharField(max_length=3, default="USD")
+    target_amount = models.DecimalField(_("target"), **MONEY)
+    minimum_amount = models.DecimalField(_("minimum to close"), **MONEY)
+    maximum_amount = models.DecimalField(_("maximum"), **MONEY)
+    minimum_ticket = models.DecimalField(_("minimum investment"), **MONEY, default=0)
+    opens_on = models.DateField(_("opens on"), null=True, blank=True)
+    closes_on = models.DateField(_("deadline"), null=True, blank=True)
+    exemption = models.CharField(_("exemption"), max_length=12, choices=Exemption.choices, default=Exemption.REG_D_506B)
+    jurisdictions = models.JSONField(_("open to"), default=list, blank=True,
+                                     help_text=_("ISO country codes, or US-XX for a US state."))
+    # A priced round's terms.
+    pre_money_valuation = models.DecimalField(_("pre-money valuation"), **MONEY, null=True, blank=True)
+    pool_target_percent = models.DecimalField(
+        _("available pool after the round (%)"), max_digits=5, decimal_places=2, null=True, blank=True)
+    pool_new_shares = models.BigIntegerField(_("new pool shares"), null=True, blank=True)
+    series_name = models.CharField(_("new series"), max_length=100, blank=True)
+    liquidation_multiple = models.DecimalField(_("liquidation preference (×)"), max_digits=6, decimal_places=2,
+                                               default=1)
+    participating = models.BooleanField(_("participating"), default=False)
+    participation_cap = models.DecimalField(_("participation cap (×)"), max_digits=6, decimal_places=2, null=True,
+                                            blank=True)
+    # A SAFE round's terms.
+    instrument = models.CharField(_("instrument"), max_length=20, choices=SafeInstrument.choices, blank=True)
+    valuation_cap = models.DecimalField(_("valuation cap"), **MONEY, null=True, blank=True)
+    discount = models.DecimalField(_("discount"), max_digits=5, decimal_places=4, null=True, blank=True)
+    mfn = models.BooleanField(_("most favoured nation"), default=False)
+    pro_rata = models.BooleanField(_("pro rata right"), default=False)
+    # Set at close.
+    price_per_share = models.DecimalField(_("price per share"), max_digits=20, decimal_places=10, null=True,
+                                          blank=True)
+    share_class = models.ForeignKey(ShareClass, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="rounds")
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["company", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minimum_amount__gt=0, minimum_amount__lte=models.F("target_amount"),
+                                   target_amount__lte=models.F("maximum_amount"), minimum_ticket__gte=0,
+                                   minimum_ticket__lte=models.F("maximum_amount")),
+                name="equity_round_amounts_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(opens_on__isnull=True) | models.Q(closes_on__isnull=True)
+                | models.Q(opens_on__lte=models.F("closes_on")),
+                name="equity_round_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Investment(models.Model):
+    """Money an investor puts into a round: recorded by the company (a wire) or committed on the platform.
+
+    `security` is the ledger row it became at close: the stock issuance of a priced round, the SAFE of a SAFE
+    round.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="investments")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.PROTECT, related_name="investments")
+    investor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="investments")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(max_length=3, default="USD")
+    source = models.CharField(_("source"), max_length=10, choices=InvestmentSource.choices)
+    state = models.CharField(_("state"), max_length=16, choices=InvestmentState.choices)
+    received_on = models.DateField(_("received on"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True,
+                                 help_text=_("The wire's reference, for reconciliation."))
+    security = models.OneToOneField(EquityTransaction, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="investment")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["round", "created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="equity_investment_positive")]
+        indexes = [models.Index(fields=["round", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.stakeholder} {self.amount} {self.currency}"
