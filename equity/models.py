@@ -161,8 +161,6 @@ class EquityTransaction(models.Model):
         return f"{self.get_kind_display()} {self.security_ref} ({self.quantity})"
 
 
-MONEY = {"max_digits": 20, "decimal_places": 2}
-
 
 class Round(models.Model):
     """A raise: a priced equity round or a SAFE round, with its offering terms.
@@ -178,17 +176,17 @@ class Round(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=RoundKind.choices, default=RoundKind.PRICED)
     state = models.CharField(_("state"), max_length=10, choices=RoundState.choices, default=RoundState.DRAFT)
     currency = models.CharField(max_length=3, default="USD")
-    target_amount = models.DecimalField(_("target"), **MONEY)
-    minimum_amount = models.DecimalField(_("minimum to close"), **MONEY)
-    maximum_amount = models.DecimalField(_("maximum"), **MONEY)
-    minimum_ticket = models.DecimalField(_("minimum investment"), **MONEY, default=0)
+    target_amount = models.DecimalField(_("target"), max_digits=20, decimal_places=2)
+    minimum_amount = models.DecimalField(_("minimum to close"), max_digits=20, decimal_places=2)
+    maximum_amount = models.DecimalField(_("maximum"), max_digits=20, decimal_places=2)
+    minimum_ticket = models.DecimalField(_("minimum investment"), max_digits=20, decimal_places=2, default=0)
     opens_on = models.DateField(_("opens on"), null=True, blank=True)
     closes_on = models.DateField(_("deadline"), null=True, blank=True)
     exemption = models.CharField(_("exemption"), max_length=12, choices=Exemption.choices, default=Exemption.REG_D_506B)
     jurisdictions = models.JSONField(_("open to"), default=list, blank=True,
                                      help_text=_("ISO country codes, or US-XX for a US state."))
     # A priced round's terms.
-    pre_money_valuation = models.DecimalField(_("pre-money valuation"), **MONEY, null=True, blank=True)
+    pre_money_valuation = models.DecimalField(_("pre-money valuation"), max_digits=20, decimal_places=2, null=True, blank=True)
     pool_target_percent = models.DecimalField(
         _("available pool after the round (%)"), max_digits=5, decimal_places=2, null=True, blank=True)
     pool_new_shares = models.BigIntegerField(_("new pool shares"), null=True, blank=True)
@@ -200,7 +198,7 @@ class Round(models.Model):
                                             blank=True)
     # A SAFE round's terms.
     instrument = models.CharField(_("instrument"), max_length=20, choices=SafeInstrument.choices, blank=True)
-    valuation_cap = models.DecimalField(_("valuation cap"), **MONEY, null=True, blank=True)
+    valuation_cap = models.DecimalField(_("valuation cap"), max_digits=20, decimal_places=2, null=True, blank=True)
     discount = models.DecimalField(_("discount"), max_digits=5, decimal_places=4, null=True, blank=True)
     mfn = models.BooleanField(_("most favoured nation"), default=False)
     pro_rata = models.BooleanField(_("pro rata right"), default=False)
@@ -245,7 +243,7 @@ class Investment(models.Model):
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.PROTECT, related_name="investments")
     investor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="investments")
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     source = models.CharField(_("source"), max_length=10, choices=InvestmentSource.choices)
     state = models.CharField(_("state"), max_length=16, choices=InvestmentState.choices)

@@ -11,14 +11,24 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from companies.choices import CAN_EDIT
 from companies.models import Company, Membership
 from compliance.audit import Actor
-from compliance.services import audit_record
-from equity.choices import TransactionKind
-from equity.models import EquityPlan, EquityTransaction, ShareClass, Stakeholder
+from compliance.services import audit_record, model_changes
+from equity import captable, selectors
+from equity.choices import (
+    ClassKind,
+    InvestmentSource,
+    InvestmentState,
+    RoundKind,
+    RoundState,
+    TransactionKind,
+)
+from equity.models import EquityPlan, EquityTransaction, Investment, Round, ShareClass, Stakeholder
 
 PREFIXES: dict[str, str] = {
     TransactionKind.STOCK_ISSUANCE: "CS", TransactionKind.STOCK_TRANSFER: "CS", TransactionKind.OPTION_EXERCISE: "CS",
@@ -318,3 +328,391 @@ def warrant_exercise(*, actor: Actor, warrant: EquityTransaction, quantity: int,
                     security_ref=_next_ref(company, TransactionKind.WARRANT_EXERCISE),
                     stakeholder=warrant.stakeholder, share_class=warrant.share_class,
                     price_per_share=warrant.price_per_share)
+
+
+# --- rounds ---------------------------------------------------------------------------------------------------
+
+ROUND_FIELDS = (
+    "name", "kind", "target_amount", "minimum_amount", "maximum_amount", "minimum_ticket", "opens_on", "closes_on",
+    "exemption", "jurisdictions", "pre_money_valuation", "pool_target_percent", "pool_new_shares", "series_name",
+    "liquidation_multiple", "participating", "participation_cap", "instrument", "valuation_cap", "discount", "mfn",
+    "pro_rata",
+)
+
+
+def _round_locked(round: Round) -> Round:
+    return Round.objects.select_for_update().select_related("company").get(pk=round.pk)
+
+
+def _jurisdiction_valid(code: str) -> bool:
+    if len(code) == 5 and code.startswith("US-"):
+        return code[3:].isalpha() and code[3:].isupper()
+    return code in dict(countries)
+
+
+def _round_check_terms(round: Round) -> None:
+    """What a round's terms must satisfy in any state, with messages a founder can act on."""
+    round.full_clean(exclude=["company", "created_by", "share_class"], validate_constraints=False)
+    errors: dict[str, str] = {}
+    if round.minimum_amount <= 0:
+        errors["minimum_amount"] = _("Enter a minimum above zero.")
+    elif round.minimum_amount > round.target_amount:
+        errors["minimum_amount"] = _("The minimum to close cannot be above the target.")
+    if round.target_amount > round.maximum_amount:
+        errors["maximum_amount"] = _("The maximum cannot be below the target.")
+    if round.minimum_ticket < 0 or round.minimum_ticket > round.maximum_amount:
+        errors["minimum_ticket"] = _("The minimum investment must be between zero and the round's maximum.")
+    if round.opens_on and round.closes_on and round.opens_on > round.closes_on:
+        errors["closes_on"] = _("The deadline cannot be before the opening date.")
+    bad = [code for code in round.jurisdictions if not _jurisdiction_valid(code)]
+    if bad:
+        errors["jurisdictions"] = _("Not a country or US state code: %(codes)s.") % {"codes": ", ".join(bad)}
+    if round.kind == RoundKind.PRICED:
+        if round.pre_money_valuation is not None and round.pre_money_valuation <= 0:
+            errors["pre_money_valuation"] = _("Enter a valuation above zero.")
+        if round.pool_target_percent is not None and round.pool_new_shares is not None:
+            errors["pool_new_shares"] = _("Give the pool as a percentage or as new shares, not both.")
+        if round.pool_target_percent is not None and not (0 < round.pool_target_percent < 100):
+            errors["pool_target_percent"] = _("A pool target is a percentage between 0 and 100.")
+        if round.participation_cap is not None and (
+                not round.participating or round.participation_cap < round.liquidation_multiple):
+            errors["participation_cap"] = _("A cap needs participation and is at least the preference multiple.")
+    elif round.discount is not None and not (Decimal(0) < round.discount < Decimal(1)):
+        errors["discount"] = _("A discount is a fraction between 0 and 1, for example 0.20.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _round_check_ready(round: Round, today: date) -> None:
+    """What a round needs before investors can see it."""
+    errors: dict[str, str] = {}
+    if round.kind == RoundKind.PRICED:
+        if round.pre_money_valuation is None:
+            errors["pre_money_valuation"] = _("A priced round needs a pre-money valuation.")
+        if not round.series_name.strip():
+            errors["series_name"] = _("Name the new series, for example Series Seed Preferred.")
+        else:
+            existing = ShareClass.objects.filter(company=round.company, name__iexact=round.series_name.strip()).first()
+            if existing is not None and issued_shares(existing):
+                errors["series_name"] = _("%(name)s already has shares issued; name the round's new "
+                                          "series.") % {"name": existing.name}
+    else:
+        if not round.instrument:
+            errors["instrument"] = _("Choose the SAFE the round issues.")
+        if round.valuation_cap is None and round.discount is None and not round.mfn:
+            errors["valuation_cap"] = _("Give a valuation cap, a discount, or both (or mark it MFN).")
+    if not round.jurisdictions:
+        errors["jurisdictions"] = _("List the jurisdictions the offering is open to.")
+    if round.closes_on is None:
+        errors["closes_on"] = _("Set the deadline.")
+    elif round.closes_on < today:
+        errors["closes_on"] = _("The deadline has passed.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def round_create(*, actor: Actor, company: Company, **fields: Any) -> Round:
+    """A draft round: nothing is visible to investors until it is opened."""
+    _require_editor(actor, company)
+    unknown = set(fields) - set(ROUND_FIELDS)
+    if unknown:
+        raise ValueError(f"not round terms: {sorted(unknown)}")
+    round = Round(company=company, created_by=actor.user, **fields)
+    _round_check_terms(round)
+    round.save()
+    audit_record(actor=actor, action="equity.round_create", target=round, company_id=company.pk,
+                 changes={"name": round.name, "kind": round.kind, "target": str(round.target_amount)})
+    return round
+
+
+@transaction.atomic
+def round_update(*, actor: Actor, round: Round, **fields: Any) -> Round:
+    """Change a draft's terms. An open round's terms are what investors committed to: they do not move."""
+    round = _round_locked(round)
+    _require_editor(actor, round.company)
+    if round.state != RoundState.DRAFT:
+        raise ValidationError(_("Only a draft round can be changed; this one is %(state)s.")
+                              % {"state": round.get_state_display().lower()})
+    unknown = set(fields) - set(ROUND_FIELDS)
+    if unknown:
+        raise ValueError(f"not round terms: {sorted(unknown)}")
+    changes = model_changes(round, fields)
+    _round_check_terms(round)
+    round.save()
+    if changes:
+        audit_record(actor=actor, action="equity.round_update", target=round, company_id=round.company_id,
+                     changes=changes)
+    return round
+
+
+@transaction.atomic
+def round_open(*, actor: Actor, round: Round) -> Round:
+    """Open a draft to investors, after checking that its terms are complete and, for a priced round, that
+    the cap table can take it (a pro-forma at the target must solve)."""
+    round = _round_locked(round)
+    _require_editor(actor, round.company)
+    if round.state != RoundState.DRAFT:
+        raise ValidationError(_("Only a draft round can be opened."))
+    today = timezone.localdate()
+    _round_check_terms(round)
+    _round_check_ready(round, today)
+    if round.kind == RoundKind.PRICED:
+        try:
+            selectors.round_pro_forma(round=round, closing_date=max(today, round.opens_on or today))
+        except ValueError as error:
+            raise ValidationError(_("The round's terms do not work with the cap table: %(problem)s")
+                                  % {"problem": error}) from error
+    round.state = RoundState.OPEN
+    round.opens_on = round.opens_on or today
+    round.opened_at = timezone.now()
+    round.save(update_fields=["state", "opens_on", "opened_at"])
+    audit_record(actor=actor, action="equity.round_open", target=round, company_id=round.company_id)
+    return round
+
+
+@transaction.atomic
+def round_start_closing(*, actor: Actor, round: Round) -> Round:
+    """Stop taking investments while the documents are signed; the close itself follows."""
+    round = _round_locked(round)
+    _require_editor(actor, round.company)
+    if round.state != RoundState.OPEN:
+        raise ValidationError(_("Only an open round can move to closing."))
+    round.state = RoundState.CLOSING
+    round.save(update_fields=["state"])
+    audit_record(actor=actor, action="equity.round_start_closing", target=round, company_id=round.company_id)
+    return round
+
+
+@transaction.atomic
+def round_cancel(*, actor: Actor, round: Round) -> Round:
+    """Cancel a round that has not closed. Money the company recorded as received goes back outside Tranche;
+    the investments are marked cancelled so that nothing of it reaches the cap table."""
+    round = _round_locked(round)
+    _require_editor(actor, round.company)
+    if round.state in (RoundState.CLOSED, RoundState.CANCELLED):
+        raise ValidationError(_("A %(state)s round cannot be cancelled.") % {"state": round.get_state_display().lower()})
+    live = round.investments.select_for_update().filter(state__in=InvestmentState.counting()).order_by("pk")
+    if live.filter(source=InvestmentSource.PLATFORM).exists():
+        raise ValidationError(_("Investors' payments on Tranche must be refunded before the round is cancelled."))
+    cancelled = live.update(state=InvestmentState.CANCELLED)
+    round.state = RoundState.CANCELLED
+    round.save(update_fields=["state"])
+    audit_record(actor=actor, action="equity.round_cancel", target=round, company_id=round.company_id,
+                 changes={"investments_cancelled": cancelled})
+    return round
+
+
+@transaction.atomic
+def investment_record(
+    *, actor: Actor, round: Round, stakeholder: Stakeholder, amount: Decimal, received_on: date, reference: str = "",
+) -> Investment:
+    """Record money the company received outside Tranche (a wire). The round's row lock serialises every
+    investment into the round, so the running total can never pass the maximum, whatever the concurrency."""
+    round = _round_locked(round)
+    _require_editor(actor, round.company)
+    if round.state != RoundState.OPEN:
+        raise ValidationError(_("Investments are taken only while the round is open; it is %(state)s.")
+                              % {"state": round.get_state_display().lower()})
+    if stakeholder.company_id != round.company_id:
+        raise ValidationError({"stakeholder": _("This stakeholder belongs to another company.")})
+    if amount <= 0:
+        raise ValidationError({"amount": _("Enter an amount above zero.")})
+    if amount < round.minimum_ticket:
+        raise ValidationError({"amount": _("The minimum investment is %(min)s.")
+                               % {"min": f"${round.minimum_ticket:,.2f}"}})
+    left = round.maximum_amount - selectors.round_raised(round=round)
+    if amount > left:
+        raise ValidationError({"amount": _("The round has %(left)s left of its %(max)s maximum.")
+                               % {"left": f"${left:,.2f}", "max": f"${round.maximum_amount:,.2f}"}})
+    investment = Investment(round=round, stakeholder=stakeholder, amount=amount, currency=round.currency,
+                            source=InvestmentSource.WIRE, state=InvestmentState.FUNDED, received_on=received_on,
+                            reference=reference.strip(), created_by=actor.user)
+    investment.full_clean(exclude=["round", "stakeholder", "investor", "security", "created_by"],
+                          validate_constraints=False)
+    investment.save()
+    audit_record(actor=actor, action="equity.investment_record", target=investment, company_id=round.company_id,
+                 changes={"round": round.name, "investor": stakeholder.name, "amount": str(amount)})
+    return investment
+
+
+@transaction.atomic
+def investment_cancel(*, actor: Actor, investment: Investment) -> Investment:
+    """Take back a recorded wire before the close (entered by mistake, or returned to the investor)."""
+    round = _round_locked(investment.round)
+    _require_editor(actor, round.company)
+    investment = Investment.objects.select_for_update().get(pk=investment.pk)
+    if investment.source != InvestmentSource.WIRE or investment.state != InvestmentState.FUNDED:
+        raise ValidationError(_("Only a recorded wire that has not been accepted can be cancelled here."))
+    if round.state not in (RoundState.OPEN, RoundState.CLOSING):
+        raise ValidationError(_("The round is %(state)s.") % {"state": round.get_state_display().lower()})
+    investment.state = InvestmentState.CANCELLED
+    investment.save(update_fields=["state", "updated_at"])
+    audit_record(actor=actor, action="equity.investment_cancel", target=investment, company_id=round.company_id,
+                 changes={"amount": str(investment.amount), "investor": investment.stakeholder.name})
+    return investment
+
+
+@transaction.atomic
+def convertible_convert(
+    *, actor: Actor, convertible: EquityTransaction, share_class: ShareClass, quantity: int, price_per_share: Decimal,
+    converted_amount: Decimal, effective_date: date, memo: str = "",
+) -> EquityTransaction:
+    """A SAFE or note becomes stock (once: a unique index refuses a second conversion)."""
+    if convertible.kind != TransactionKind.CONVERTIBLE_ISSUANCE:
+        raise ValidationError(_("Only a SAFE or a note converts."))
+    company = _lock_company(convertible.company)
+    _require_editor(actor, company)
+    if EquityTransaction.objects.filter(kind=TransactionKind.CONVERSION, acts_on=convertible).exists():
+        raise ValidationError(_("%(security)s has already converted.") % {"security": convertible.security_ref})
+    _positive(quantity)
+    _check_authorized(share_class, quantity)
+    return _append(actor, company, kind=TransactionKind.CONVERSION, effective_date=effective_date,
+                   security_ref=_next_ref(company, TransactionKind.CONVERSION), acts_on=convertible,
+                   stakeholder=convertible.stakeholder, share_class=share_class, quantity=quantity,
+                   price_per_share=price_per_share, amount=converted_amount, memo=memo)
+
+
+@transaction.atomic
+def share_class_authorize(*, actor: Actor, share_class: ShareClass, authorized_shares: int) -> ShareClass:
+    """Change the number of authorized shares (a charter amendment); never below what is issued."""
+    company = _lock_company(share_class.company)
+    _require_editor(actor, company)
+    share_class = ShareClass.objects.select_for_update().get(pk=share_class.pk)
+    issued = issued_shares(share_class)
+    if authorized_shares < issued:
+        raise ValidationError({"authorized_shares": _("%(n)s shares are issued; authorize at least that many.")
+                               % {"n": f"{issued:,}"}})
+    changes = model_changes(share_class, {"authorized_shares": authorized_shares})
+    share_class.save(update_fields=["authorized_shares"])
+    audit_record(actor=actor, action="equity.share_class_authorize", target=share_class, company_id=company.pk,
+                 changes=changes)
+    return share_class
+
+
+def _round_close_priced(actor: Actor, round: Round, accepted: list[Investment], closing_date: date) -> None:
+    try:
+        result = selectors.round_pro_forma(
+            round=round, closing_date=closing_date,
+            investments=[captable.Investment(item.stakeholder.name, item.amount) for item in accepted])
+    except ValueError as error:
+        raise ValidationError(_("The round cannot close on these terms: %(problem)s") % {"problem": error}) from error
+    company = round.company
+    issued_by_class: dict[str, int] = {}
+    for class_name, count in [*((i.share_class, i.shares) for i in result.investments),
+                              *((c.share_class, c.shares) for c in result.conversions)]:
+        issued_by_class[class_name] = issued_by_class.get(class_name, 0) + count
+    classes: dict[str, ShareClass] = {}
+    for engine_class in result.capitalization.share_classes:
+        if engine_class.name not in issued_by_class:
+            continue
+        prepared = ShareClass.objects.filter(company=company, name=engine_class.name).first()
+        if prepared is not None:  # the founder set the series up before the round, empty: the round's terms rule
+            classes[engine_class.name] = _share_class_take_round_terms(
+                actor, prepared, engine_class, issued_by_class[engine_class.name])
+        else:
+            classes[engine_class.name] = share_class_create(
+                actor=actor, company=company, name=engine_class.name, kind=ClassKind.PREFERRED,
+                authorized_shares=issued_by_class[engine_class.name],
+                original_issue_price=engine_class.original_issue_price,
+                liquidation_multiple=engine_class.liquidation_multiple, participating=engine_class.participating,
+                participation_cap=engine_class.participation_cap, seniority=engine_class.seniority)
+    for investment, shares in zip(accepted, result.investments, strict=True):
+        investment.security = stock_issue(
+            actor=actor, stakeholder=investment.stakeholder, share_class=classes[shares.share_class],
+            quantity=shares.shares, effective_date=closing_date, price_per_share=shares.price, memo=round.name)
+    instruments = {row.security_ref: row for row in
+                   selectors.convertible_list_outstanding(company=company, as_of=closing_date)}
+    for conversion in result.conversions:
+        convertible_convert(
+            actor=actor, convertible=instruments[conversion.instrument], share_class=classes[conversion.share_class],
+            quantity=conversion.shares, price_per_share=conversion.conversion_price,
+            converted_amount=conversion.converted_amount, effective_date=closing_date, memo=round.name)
+    if result.new_pool_shares:
+        _pool_top_up(actor, company, result.new_pool_shares, closing_date)
+    round.price_per_share = result.price_per_share
+    round.share_class = classes[round.series_name]
+
+
+def _share_class_take_round_terms(actor: Actor, share_class: ShareClass, terms: captable.ShareClass,
+                                  issuing: int) -> ShareClass:
+    share_class = ShareClass.objects.select_for_update().get(pk=share_class.pk)
+    if issued_shares(share_class):
+        raise ValidationError(_("%(name)s already has shares issued.") % {"name": share_class.name})
+    changes = model_changes(share_class, {
+        "kind": ClassKind.PREFERRED, "original_issue_price": terms.original_issue_price,
+        "liquidation_multiple": terms.liquidation_multiple, "participating": terms.participating,
+        "participation_cap": terms.participation_cap, "seniority": terms.seniority,
+        "authorized_shares": max(share_class.authorized_shares, issuing),
+    })
+    share_class.full_clean(exclude=["company"], validate_constraints=False)
+    share_class.save()
+    audit_record(actor=actor, action="equity.share_class_round_terms", target=share_class,
+                 company_id=share_class.company_id, changes=changes)
+    return share_class
+
+
+def _pool_top_up(actor: Actor, company: Company, shares: int, effective_date: date) -> None:
+    """Add the round's new pool shares to the company's plan (its first, or a new one on common stock), and
+    authorize enough of the plan's class for every share issued or reserved."""
+    plan = EquityPlan.objects.filter(company=company).select_related("share_class").order_by("pk").first()
+    if plan is None:
+        common = ShareClass.objects.filter(company=company, kind=ClassKind.COMMON).order_by("pk").first()
+        if common is None:
+            raise ValidationError(_("The pool top-up needs a common share class."))
+        plan = plan_create(actor=actor, share_class=common, name=_("Equity Incentive Plan"), reserved=shares,
+                           effective_date=effective_date)
+    else:
+        plan_adjust(actor=actor, plan=plan, quantity=shares, effective_date=effective_date)
+    share_class = plan.share_class
+    needed = issued_shares(share_class) + sum(pool_available(p) for p in share_class.plans.all())
+    granted = EquityTransaction.objects.filter(plan__share_class=share_class, kind=TransactionKind.OPTION_GRANT)
+    needed += sum(remaining(grant) for grant in granted)
+    if needed > share_class.authorized_shares:
+        share_class_authorize(actor=actor, share_class=share_class, authorized_shares=needed)
+
+
+@transaction.atomic
+def round_close(*, actor: Actor, round: Round, closing_date: date | None = None) -> Round:
+    """Close the round in one transaction: accept every funded investment and write the ledger. A priced round
+    creates its series (and a shadow series for a SAFE converting at another price), issues the investors'
+    shares, converts every outstanding SAFE and note at the better of cap and discount, and tops up the pool;
+    a SAFE round issues one SAFE per investment. Anything refused rolls the whole close back."""
+    company = _lock_company(round.company)
+    round = _round_locked(round)
+    _require_editor(actor, company)
+    if round.state not in (RoundState.OPEN, RoundState.CLOSING):
+        raise ValidationError(_("Only an open round can close; this one is %(state)s.")
+                              % {"state": round.get_state_display().lower()})
+    closing_date = closing_date or timezone.localdate()
+    if round.opens_on and closing_date < round.opens_on:
+        raise ValidationError({"closing_date": _("The round cannot close before it opened.")})
+    investments = list(round.investments.select_for_update().select_related("stakeholder").order_by("pk"))
+    waiting = [item for item in investments if item.state in (InvestmentState.PENDING_PAYMENT,
+                                                             InvestmentState.PROCESSING)]
+    if waiting:
+        raise ValidationError(_("%(n)s investments are still waiting for their payment to settle.")
+                              % {"n": len(waiting)})
+    accepted = [item for item in investments if item.state == InvestmentState.FUNDED]
+    raised = sum((item.amount for item in accepted), Decimal(0))
+    if raised < round.minimum_amount:
+        raise ValidationError(_("The round has %(raised)s of the %(min)s it needs to close.")
+                              % {"raised": f"${raised:,.2f}", "min": f"${round.minimum_amount:,.2f}"})
+    if round.kind == RoundKind.PRICED:
+        _round_close_priced(actor, round, accepted, closing_date)
+    else:
+        for investment in accepted:
+            investment.security = convertible_issue(
+                actor=actor, stakeholder=investment.stakeholder, instrument=round.instrument,
+                amount=investment.amount, effective_date=closing_date, valuation_cap=round.valuation_cap,
+                discount=round.discount, mfn=round.mfn, pro_rata=round.pro_rata)
+    for investment in accepted:
+        investment.state = InvestmentState.ACCEPTED
+        investment.save(update_fields=["state", "security", "updated_at"])
+    round.state = RoundState.CLOSED
+    round.closed_on = closing_date
+    round.save(update_fields=["state", "closed_on", "price_per_share", "share_class"])
+    audit_record(actor=actor, action="equity.round_close", target=round, company_id=company.pk,
+                 changes={"raised": str(raised), "investments": len(accepted),
+                          "price_per_share": str(round.price_per_share) if round.price_per_share else None})
+    return round
