@@ -95,6 +95,47 @@ def investor_hit(cast: Any) -> Any:
                                               entry_id="1", defaults={"matched_name": "Ivy Investar", "score": 80})[0]
 
 
+def ledger(cast: Any) -> dict[str, Any]:
+    """The cast company's cap table, recorded once per test: a class, a holder with a certificate, a pool with a
+    grant, a warrant; the ids and references the API's ledger writes name."""
+    from datetime import date
+    from decimal import Decimal
+
+    from equity import services as equity
+    from equity.models import EquityPlan, ShareClass
+
+    common = ShareClass.objects.filter(company=cast.company, name="Common").first()
+    if common is None:
+        actor = Actor(user=cast.owner)
+        common = equity.share_class_create(actor=actor, company=cast.company, name="Common", kind="common",
+                                           authorized_shares=10_000_000)
+        mei = equity.stakeholder_create(actor=actor, company=cast.company, name="Mei Chen")
+        equity.stock_issue(actor=actor, stakeholder=mei, share_class=common, quantity=1_000, effective_date=date(2025, 1, 1))
+        plan = equity.plan_create(actor=actor, share_class=common, name="Plan", reserved=1_000,
+                                  effective_date=date(2025, 1, 1))
+        equity.option_grant(actor=actor, plan=plan, stakeholder=mei, quantity=100, exercise_price=Decimal("0.1"),
+                            effective_date=date(2025, 1, 1))
+        equity.warrant_issue(actor=actor, stakeholder=mei, share_class=common, quantity=100,
+                             exercise_price=Decimal("0.1"), effective_date=date(2025, 1, 1))
+        equity.stakeholder_create(actor=actor, company=cast.company, name="Trust")
+    holders = dict(cast.company.stakeholders.values_list("name", "pk"))
+    return {"class": common.pk, "mei": holders["Mei Chen"], "trust": holders["Trust"],
+            "plan": EquityPlan.objects.get(company=cast.company).pk}
+
+
+def ledger_write(kind: str, data: Callable[[dict[str, Any]], dict[str, Any]]) -> Rule:
+    return Rule(f"api-transaction-{kind}", "post", lambda c: f"/api/v1/companies/{slug(c)}/transactions/{kind}/",
+                api(EDITORS, ok=201), data=lambda c, r: {"effective_date": "2025-06-01", **data(ledger(c))}, json=True)
+
+
+VENTURE_HACKS = {  # $2M at an $8M pre-money, 6,000,000 founder shares, a 20% pool in the pre-money
+    "share_classes": [{"name": "Common"}], "positions": [{"holder": "Founders", "share_class": "Common",
+                                                          "shares": 6_000_000}],
+    "round": {"series": "Series A", "pre_money": "8000000", "investments": [{"investor": "Investor", "amount": "2000000"}],
+              "pool": {"target": "0.20"}},
+}
+
+
 RULES = [
     Rule("home", "get", lambda c: "/", public),
     Rule("dashboard", "get", lambda c: "/dashboard/", page()),
@@ -160,6 +201,34 @@ RULES = [
     Rule("api-audit-events", "get", lambda c: "/api/v1/audit-events/", api(STAFF)),
     *[Rule(f"api-{name}", "get", lambda c, name=name: f"/api/v1/companies/{slug(c)}/{name}/", api(MEMBERS))
       for name in ("share-classes", "stakeholders", "transactions", "cap-table")],
+    # Recording the cap table through the API: editors only.
+    Rule("api-share-classes", "post", lambda c: f"/api/v1/companies/{slug(c)}/share-classes/", api(EDITORS, ok=201),
+         data=lambda c, r: {"name": f"Class {r}", "kind": "common", "authorized_shares": 10}, json=True),
+    Rule("api-stakeholders", "post", lambda c: f"/api/v1/companies/{slug(c)}/stakeholders/", api(EDITORS, ok=201),
+         data=lambda c, r: {"name": f"Holder {r}"}, json=True),
+    Rule("api-plans", "get", lambda c: f"/api/v1/companies/{slug(c)}/plans/", api(MEMBERS)),
+    Rule("api-plans", "post", lambda c: f"/api/v1/companies/{slug(c)}/plans/", api(EDITORS, ok=201),
+         data=lambda c, r: {"name": f"Plan {r}", "share_class": ledger(c)["class"], "reserved": 10,
+                            "effective_date": "2025-06-01"}, json=True),
+    ledger_write("stock-issuance", lambda ids: {"stakeholder": ids["mei"], "share_class": ids["class"], "quantity": 1}),
+    ledger_write("stock-transfer", lambda ids: {"certificate": "CS-1", "to": ids["trust"], "quantity": 1}),
+    ledger_write("stock-cancellation", lambda ids: {"certificate": "CS-1", "quantity": 1}),
+    ledger_write("stock-repurchase", lambda ids: {"certificate": "CS-1", "quantity": 1, "repurchase_price": "0.1"}),
+    ledger_write("plan-adjustment", lambda ids: {"plan": ids["plan"], "quantity": -1}),
+    ledger_write("option-grant", lambda ids: {"plan": ids["plan"], "stakeholder": ids["trust"], "quantity": 1,
+                                              "exercise_price": "0.1"}),
+    ledger_write("option-exercise", lambda ids: {"grant": "OPT-1", "quantity": 1}),
+    ledger_write("option-cancellation", lambda ids: {"grant": "OPT-1", "quantity": 1}),
+    ledger_write("convertible-issuance", lambda ids: {"stakeholder": ids["trust"], "instrument": "post_money_safe",
+                                                      "amount": "1000", "valuation_cap": "1000000"}),
+    ledger_write("warrant-issuance", lambda ids: {"stakeholder": ids["trust"], "share_class": ids["class"],
+                                                  "quantity": 1, "exercise_price": "1"}),
+    ledger_write("warrant-exercise", lambda ids: {"warrant": "W-1", "quantity": 1}),
+    # Stateless calculations: anyone signed in (nothing of a company is read or written), never anonymous.
+    Rule("api-calculation-pro-forma", "post", lambda c: "/api/v1/calculations/pro-forma/", api(),
+         data=lambda c, r: VENTURE_HACKS, json=True),
+    Rule("api-calculation-waterfall", "post", lambda c: "/api/v1/calculations/waterfall/", api(),
+         data=lambda c, r: {**VENTURE_HACKS, "exit_value": "1000000.00"}, json=True),
     Rule("api-schema", "get", lambda c: "/api/v1/schema/", public),
     Rule("api-docs", "get", lambda c: "/api/v1/docs/", public),
     # Wallets: everyone signed in has their own; another person's wallet is not found (404), never shown or removed.
