@@ -261,6 +261,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several components have a field named "kind" with different choices: name each choice set once.
+    "ENUM_NAME_OVERRIDES": {
+        "ClassKindEnum": "equity.choices.ClassKind",
+        "StakeholderKindEnum": "equity.choices.StakeholderKind",
+        "TransactionKindEnum": "equity.choices.TransactionKind",
+        "PositionKindEnum": ["shares", "options", "warrants", "pool"],
+        "InstrumentKindEnum": ["post_money_safe", "pre_money_safe", "convertible_note"],
+    },
 }
 
 # --- security -------------------------------------------------------------------------------------------------

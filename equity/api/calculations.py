@@ -19,6 +19,7 @@ from rest_framework import serializers
 
 from equity import captable
 from equity.captable.rounding import decimal_of, from_cents, percentages, to_cents
+from equity.choices import ClassKind
 
 MAX_SHARES = 10**15
 MAX_CLASSES = 50
@@ -42,7 +43,7 @@ def _price(value: Decimal) -> str:
 
 class ClassTerms(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    kind = serializers.ChoiceField(choices=[k.value for k in captable.ClassKind], default=captable.ClassKind.COMMON)
+    kind = serializers.ChoiceField(choices=ClassKind.choices, default=ClassKind.COMMON)
     original_issue_price = serializers.DecimalField(max_digits=30, decimal_places=10, min_value=Decimal(0),
                                                     default=Decimal(0))
     liquidation_multiple = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal(0),
