@@ -17,6 +17,7 @@ from companies.models import Company, Invitation, Membership
 from companies.permissions import company_membership_required
 from compliance.audit import Actor
 from config.forms import form_add_service_errors
+from equity import selectors as equity_selectors
 
 
 @login_required
@@ -199,4 +200,5 @@ def company_public(request: HttpRequest, slug: str) -> HttpResponse:
     company = get_object_or_404(Company, slug=slug)
     # Only owners and admins who gave a full name are shown: never an e-mail address on a public page.
     team = selectors.membership_list(company=company).exclude(role="viewer").exclude(user__full_name="")
-    return render(request, "companies/public.html", {"company": company, "team": team})
+    rounds = equity_selectors.round_list_public(company=company)
+    return render(request, "companies/public.html", {"company": company, "team": team, "rounds": rounds})

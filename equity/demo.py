@@ -1,26 +1,49 @@
 """Demo data for journey 1: Lumen Labs' cap table before its seed round (idempotent).
 
 Common and Series Seed Preferred; Mei's 8,000,000 founder shares vesting over four years with a one-year
-cliff; a 1,000,000-share option pool with grants to two employees; two angels' post-money SAFEs.
+cliff; a 1,000,000-share option pool with grants to two employees; two angels' post-money SAFEs; and the seed
+round open ($2M at an $8M pre-money, the pool topped up to 10%) with a lead investor's wire recorded, so that the
+next investors and the founder's close can follow.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 from accounts.models import User
 from companies.models import Company
 from compliance.audit import Actor
 from equity import services
-from equity.models import ShareClass, Stakeholder
+from equity.models import Round, ShareClass, Stakeholder
 
 FOUNDED = date(2025, 3, 3)
 
 
 def load_equity_demo(*, company: Company, owner: User) -> None:
-    if ShareClass.objects.filter(company=company).exists():
-        return
+    if not ShareClass.objects.filter(company=company).exists():
+        _load_cap_table(company=company, owner=owner)
+    if not Round.objects.filter(company=company).exists():
+        _open_seed_round(company=company, owner=owner)
+
+
+def _open_seed_round(*, company: Company, owner: User) -> None:
+    mei = Actor(user=owner)
+    today = timezone.localdate()
+    seed = services.round_create(
+        actor=mei, company=company, name="Seed", kind="priced", target_amount=Decimal(2_000_000),
+        minimum_amount=Decimal(1_000_000), maximum_amount=Decimal(2_500_000), minimum_ticket=Decimal(1_000),
+        closes_on=today + timedelta(days=45), exemption="reg_cf", jurisdictions=["US", "GB", "CA"],
+        pre_money_valuation=Decimal(8_000_000), pool_target_percent=Decimal(10), series_name="Series Seed Preferred")
+    seed = services.round_open(actor=mei, round=seed)
+    lead = services.stakeholder_create(actor=mei, company=company, name="Northwind Ventures", kind="entity")
+    services.investment_record(actor=mei, round=seed, stakeholder=lead, amount=Decimal(1_200_000),
+                               received_on=today, reference="NWV-2026-001")
+
+
+def _load_cap_table(*, company: Company, owner: User) -> None:
     mei = Actor(user=owner)
     common = services.share_class_create(actor=mei, company=company, name="Common", kind="common",
                                          authorized_shares=12_000_000, par_value=Decimal("0.00001"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -23,7 +23,7 @@ from equity import captable
 from equity.captable.holdings import class_row_key
 from equity.captable.rounding import decimal_of, exact, percentages, shares_down, to_cents
 from equity.captable.vesting import VestingSchedule
-from equity.choices import ClassKind, InvestmentState, Relationship, TransactionKind
+from equity.choices import ClassKind, InvestmentState, Relationship, RoundState, TransactionKind
 from equity.models import EquityPlan, EquityTransaction, Investment, Round, ShareClass, Stakeholder
 
 POOL_HOLDER = "Option pool (available)"
@@ -366,11 +366,21 @@ class PayoutLine:
     preference_cents: int
     proceeds_cents: int
     exercise_cost_cents: int
-    choice: str  # "preference", "convert", "exercise", "hold" (common), "mixed"
+    choice: str  # "preference", "convert", "exercise", "lapse", "common" or "mixed"
+    exit_cents: int  # the exit value: what all lines' net proceeds add up to
 
     @property
     def net_cents(self) -> int:
         return self.proceeds_cents - self.exercise_cost_cents
+
+    @property
+    def per_share(self) -> Decimal:
+        """Net proceeds per common-equivalent share, to 4 decimals (rounded down)."""
+        return decimal_of(Fraction(self.net_cents, 100 * self.shares), 4) if self.shares else Decimal(0)
+
+    @property
+    def share_of_exit(self) -> Fraction:
+        return Fraction(self.net_cents, self.exit_cents) if self.exit_cents else Fraction(0)
 
 
 @dataclass(frozen=True)
@@ -419,8 +429,40 @@ def exit_waterfall(*, capitalization: captable.Capitalization, exit_value: Decim
                 preference_cents=(line.preference_cents if line else 0) + to_cents(payout.preference),
                 proceeds_cents=(line.proceeds_cents if line else 0) + payout.proceeds_cents,
                 exercise_cost_cents=(line.exercise_cost_cents if line else 0) + payout.exercise_cost_cents,
-                choice=choice(payout) if line is None or line.choice == choice(payout) else "mixed")
+                choice=choice(payout) if line is None or line.choice == choice(payout) else "mixed",
+                exit_cents=to_cents(result.exit_value))
         return tuple(sorted(grouped.values(), key=lambda line: -line.net_cents))
 
     return ExitWaterfall(result, lines(lambda p: p.holder),
                          lines(lambda p: class_row_key(capitalization.positions[p.index])))
+
+
+def round_list_public(*, company: Company) -> QuerySet[Round]:
+    """The rounds a company's public page shows: open ones, with what they have raised."""
+    return round_list(company=company).filter(state=RoundState.OPEN).order_by("closes_on", "pk")
+
+
+@dataclass(frozen=True)
+class RoundEffect:
+    """One holder's fully diluted position the day before a round closed and on the day it closed."""
+
+    holder: str
+    before: int
+    after: int
+    before_percent: Decimal
+    after_percent: Decimal
+
+
+def round_effect(*, round: Round) -> list[RoundEffect]:
+    """What a closed round did to the cap table: every holder before and after, the new ones included."""
+    if round.closed_on is None:
+        return []
+    before = captable.holdings(capitalization_as_of(company=round.company, as_of=round.closed_on - timedelta(days=1)))
+    after = captable.holdings(capitalization_as_of(company=round.company, as_of=round.closed_on))
+    old = {row.key: row for row in before.by_stakeholder}
+    rows = []
+    for row in after.by_stakeholder:
+        previous = old.get(row.key)
+        rows.append(RoundEffect(row.key, previous.fully_diluted if previous else 0, row.fully_diluted,
+                                previous.fully_diluted_percent if previous else Decimal(0), row.fully_diluted_percent))
+    return rows

@@ -136,6 +136,56 @@ VENTURE_HACKS = {  # $2M at an $8M pre-money, 6,000,000 founder shares, a 20% po
 }
 
 
+def cast_round(cast: Any, state: str = "open") -> Any:
+    """A SAFE round of the cast company (opened unless asked for a draft), made once per test."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from equity import services as equity
+    from equity.models import Round
+
+    found = Round.objects.filter(company=cast.company, name=f"Bridge {state}").first()
+    if found is None:
+        actor = Actor(user=cast.owner)
+        found = equity.round_create(
+            actor=actor, company=cast.company, name=f"Bridge {state}", kind="safe", target_amount=Decimal(100_000),
+            minimum_amount=Decimal(50_000), maximum_amount=Decimal(200_000), instrument="post_money_safe",
+            valuation_cap=Decimal(5_000_000), jurisdictions=["US"], closes_on=timezone.localdate() + timedelta(days=9))
+        if state == "open":
+            found = equity.round_open(actor=actor, round=found)
+    return found
+
+
+def cast_investment(cast: Any) -> Any:
+    from decimal import Decimal
+
+    from equity import services as equity
+
+    bridge = cast_round(cast)
+    actor = Actor(user=cast.owner)
+    holder = equity.stakeholder_create(actor=actor, company=cast.company, name="Wire Investor")
+    return equity.investment_record(actor=actor, round=bridge, stakeholder=holder, amount=Decimal(1_000),
+                                    received_on=timezone.localdate())
+
+
+def cast_stakeholder(cast: Any) -> Any:
+    """A stakeholder of the cast company holding common stock, made once per test."""
+    from datetime import date
+
+    from equity import services as equity
+    from equity.models import Stakeholder
+
+    found = Stakeholder.objects.filter(company=cast.company, name="Matrix Holder").first()
+    if found is None:
+        actor = Actor(user=cast.owner)
+        common = equity.share_class_create(actor=actor, company=cast.company, name="Common", kind="common",
+                                           authorized_shares=1_000_000)
+        found = equity.stakeholder_create(actor=actor, company=cast.company, name="Matrix Holder")
+        equity.stock_issue(actor=actor, stakeholder=found, share_class=common, quantity=1_000,
+                           effective_date=date(2025, 1, 2))
+    return found
+
+
 RULES = [
     Rule("home", "get", lambda c: "/", public),
     Rule("dashboard", "get", lambda c: "/dashboard/", page()),
@@ -166,10 +216,44 @@ RULES = [
     Rule("compliance:audit_log", "get", lambda c: "/compliance/audit/", page(STAFF)),
     Rule("equity:cap_table", "get", lambda c: f"/companies/{slug(c)}/cap-table/", page(MEMBERS)),
     Rule("equity:cap_table_csv", "get", lambda c: f"/companies/{slug(c)}/cap-table.csv", page(MEMBERS)),
+    Rule("equity:cap_table_by_class_csv", "get", lambda c: f"/companies/{slug(c)}/cap-table/by-class.csv",
+         page(MEMBERS)),
+    Rule("equity:ledger", "get", lambda c: f"/companies/{slug(c)}/cap-table/ledger/", page(MEMBERS)),
+    Rule("equity:ledger_csv", "get", lambda c: f"/companies/{slug(c)}/cap-table/ledger.csv", page(MEMBERS)),
+    Rule("equity:stakeholder", "get",
+         lambda c: f"/companies/{slug(c)}/cap-table/stakeholders/{cast_stakeholder(c).pk}/", page(MEMBERS)),
+    Rule("equity:stakeholder_securities_csv", "get",
+         lambda c: f"/companies/{slug(c)}/cap-table/stakeholders/{cast_stakeholder(c).pk}/securities.csv",
+         page(MEMBERS)),
+    Rule("equity:waterfall", "get",
+         lambda c: f"/companies/{slug(c)}/cap-table/waterfall/?exit_value={cast_stakeholder(c) and 1000000}",
+         page(MEMBERS)),
+    Rule("equity:waterfall_csv", "get",
+         lambda c: f"/companies/{slug(c)}/cap-table/waterfall.csv?exit_value={cast_stakeholder(c) and 1000000}",
+         page(MEMBERS)),
     Rule("equity:round_model", "get", lambda c: f"/companies/{slug(c)}/cap-table/model/", page(MEMBERS)),
     Rule("equity:record", "get", lambda c: f"/companies/{slug(c)}/cap-table/record/stakeholder/", page(EDITORS)),
     Rule("equity:record", "post", lambda c: f"/companies/{slug(c)}/cap-table/record/stakeholder/", page(EDITORS, ok=302),
          data=lambda c, r: {"name": f"Holder {r}", "kind": "individual", "relationship": "investor"}),
+    # Rounds: members read them, editors set them up, open, record investments and close.
+    Rule("equity:round_list", "get", lambda c: f"/companies/{slug(c)}/rounds/", page(MEMBERS)),
+    Rule("equity:round_new", "get", lambda c: f"/companies/{slug(c)}/rounds/new/", page(EDITORS)),
+    Rule("equity:round_new", "post", lambda c: f"/companies/{slug(c)}/rounds/new/", page(EDITORS, ok=302),
+         data=lambda c, r: {"name": f"Seed {r}", "kind": "priced", "target_amount": "100", "minimum_amount": "50",
+                            "maximum_amount": "200", "minimum_ticket": "0"}),
+    Rule("equity:round_detail", "get", lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/", page(MEMBERS)),
+    Rule("equity:round_edit", "get",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c, 'draft').pk}/edit/offering/", page(EDITORS)),
+    Rule("equity:round_preview", "get",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c, 'draft').pk}/preview/", page(EDITORS)),
+    Rule("equity:round_action", "post",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/start-closing/", page(EDITORS, ok=302)),
+    Rule("equity:investment_record", "post",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/investments/", page(EDITORS, ok=302),
+         data=lambda c, r: {"new_investor": f"Angel {r}", "amount": "1000", "received_on": "2026-01-05"}),
+    Rule("equity:investment_cancel", "post",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/investments/{cast_investment(c).pk}/cancel/",
+         page(EDITORS, ok=302)),
     Rule("logo", "get", lambda c: "/media/logos/missing.png", lambda r: 404),
     # KYC: every signed-in person has their own application; files only for their owner and compliance staff.
     Rule("compliance:kyc", "get", lambda c: "/kyc/", page()),

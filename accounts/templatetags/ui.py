@@ -50,3 +50,37 @@ def percent(value: Fraction | Decimal | float | None, places: int = 2) -> str:
         return "—"
     exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
     return f"{(exact * 100).quantize(Decimal(1).scaleb(-places)):,.{places}f}%"
+
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+@register.filter
+def money(value: Decimal | int | float | None, currency: str = "USD") -> str:
+    """An amount as a finance reader expects it: the currency, thousands separators, two decimals
+    ("$1,234,567.00", "CHF 1,000.00"); "—" for none."""
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    digits = f"{abs(amount):,.2f}"
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{currency} {digits}"
+
+
+@register.filter
+def cents(value: int | None, currency: str = "USD") -> str:
+    """Whole cents shown as money."""
+    return "—" if value is None else money(Decimal(value).scaleb(-2), currency)
+
+
+@register.filter
+def price(value: Decimal | None, currency: str = "USD") -> str:
+    """A price per share: at least two decimals, and every further decimal that is not a trailing zero
+    ("$0.05", "$1.1144", "$0.00001")."""
+    if value is None:
+        return "—"
+    places = max(2, -Decimal(value).normalize().as_tuple().exponent)  # type: ignore[operator]
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    digits = f"{Decimal(value):,.{places}f}"
+    return f"{symbol}{digits}" if symbol else f"{currency} {digits}"

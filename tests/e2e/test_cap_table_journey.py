@@ -74,3 +74,61 @@ def test_mei_records_lumen_s_cap_table_and_models_the_seed(live_server: Any, sig
     assert post.get_by_role("row").filter(has_text="New investors").get_by_text("20.00%").is_visible()
     assert mei.get_by_role("row").filter(has_text="Hannah Lee").first.is_visible()
     shot(mei, "seed-round-modelled")
+
+    # Set the seed up as a round in the wizard; the pro-forma follows the terms as she types them.
+    mei.goto(f"{base}/rounds/")
+    mei.get_by_role("link", name="New round").click()
+    mei.fill("#id_name", "Seed")
+    mei.get_by_label("Priced round").check()
+    for field, value in {"target_amount": "2000000", "minimum_amount": "1000000", "maximum_amount": "2500000",
+                         "minimum_ticket": "25000"}.items():
+        mei.fill(f"#id_{field}", value)
+    mei.get_by_role("button", name="Save and continue").click()
+    mei.fill("#id_pre_money_valuation", "6000000")
+    mei.fill("#id_pool_target_percent", "10")
+    result = mei.locator("#round-result")
+    result.locator("#price-per-share").wait_for()
+    low = result.locator("#price-per-share").inner_text()
+    mei.fill("#id_pre_money_valuation", "8000000")
+    mei.wait_for_function(f"document.querySelector('#price-per-share').innerText != '{low}'")
+    assert result.get_by_role("row").filter(has_text="Hannah Lee").first.is_visible()
+    shot(mei, "round-terms-live-pro-forma")
+    mei.get_by_role("button", name="Save and continue").click()
+    mei.get_by_label("Regulation D 506(b)").check()
+    mei.select_option("#id_jurisdictions", ["US", "GB"])
+    mei.fill("#id_closes_on", "2099-06-30")
+    mei.get_by_role("button", name="Save and continue").click()
+    shot(mei, "round-review")
+    mei.get_by_role("button", name="Open the round").click()
+    assert mei.get_by_text("The round is open.").is_visible()
+
+    # The round is on the company's public page.
+    mei.goto(f"{live_server.url}/c/lumen-labs-inc/")
+    assert mei.locator("#open-rounds").get_by_text("Seed").is_visible()
+    shot(mei, "public-page-with-the-open-round")
+
+    # Investments come in (wires recorded by Mei); one below the minimum ticket is refused.
+    mei.goto(f"{base}/rounds/")
+    mei.get_by_role("link", name="Seed").click()
+    round_url = mei.url
+    for investor, amount in [("Northwind Ventures", "1500000"), ("Priya Raman", "10000"), ("Priya Raman", "500000")]:
+        mei.fill("#id_new_investor", investor)
+        mei.fill("#id_amount", amount)
+        mei.get_by_role("button", name="Record", exact=True).click()
+        if amount == "10000":
+            assert mei.get_by_text("The minimum investment is $25,000.00.").is_visible()
+            mei.goto(round_url)
+    assert mei.locator("#round-raised").inner_text() == "$2,000,000.00"
+    shot(mei, "round-with-investments")
+
+    # She closes: the series is issued, both SAFEs convert, the pool is topped up, all in the ledger.
+    mei.get_by_role("button", name="Close the round").click()
+    assert mei.get_by_text("The round is closed and the cap table updated.").is_visible()
+    shot(mei, "round-closed")
+    mei.goto(f"{base}/cap-table/")
+    table = mei.locator("#cap-table")
+    for holder in ["Northwind Ventures", "Priya Raman", "Hannah Lee", "Rafael Costa"]:
+        assert table.get_by_role("row").filter(has_text=holder).is_visible()
+    pool = table.get_by_role("row").filter(has_text="Option pool (available)")
+    assert "10.00%" in pool.inner_text()
+    shot(mei, "cap-table-after-the-seed")
