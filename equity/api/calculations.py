@@ -23,7 +23,7 @@ from equity.choices import ClassKind
 
 MAX_SHARES = 10**15
 MAX_CLASSES = 50
-MAX_POSITIONS = 2_000
+MAX_POSITIONS = 500  # the waterfall re-splits the exit once per distinct exercise threshold: quadratic in them
 MAX_CONVERTIBLES = 40  # the exact solve is a dense linear system over them
 MAX_INVESTMENTS = 200
 ROUNDING_MODES = ["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_HALF_DOWN", "ROUND_UP", "ROUND_DOWN", "ROUND_CEILING",
