@@ -306,7 +306,7 @@ def dilution_events(*, company: Company, as_of: date) -> list[tuple[date, str]]:
         labels[first] = [str(_("First issuance"))]
     events = [(day, ", ".join(names)) for day, names in sorted(labels.items())]
     if not events or events[-1][0] != as_of:
-        events.append((as_of, str(_("Today")) if as_of == timezone.localdate() else as_of.isoformat()))
+        events.append((as_of, str(_("Today")) if as_of == timezone.localdate() else str(_("As of"))))
     return events
 
 

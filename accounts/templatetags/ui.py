@@ -84,3 +84,13 @@ def price(value: Decimal | None, currency: str = "USD") -> str:
     symbol = CURRENCY_SYMBOLS.get(currency)
     digits = f"{Decimal(value):,.{places}f}"
     return f"{symbol}{digits}" if symbol else f"{currency} {digits}"
+
+
+@register.filter
+def per_share(value: Decimal | None, currency: str = "USD") -> str:
+    """An amount per share computed by the engine, always to 4 decimals so a column lines up ("$5.9120")."""
+    if value is None:
+        return "—"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    digits = f"{Decimal(value):,.4f}"
+    return f"{symbol}{digits}" if symbol else f"{currency} {digits}"

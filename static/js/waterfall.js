@@ -8,6 +8,7 @@
     number.addEventListener("input", () => { if (number.value !== "") range.value = number.value; });
   }
   const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+  const compact = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", notation: "compact" });
   let chart = null;
 
   function draw() {
@@ -27,7 +28,7 @@
           legend: { display: false },
           tooltip: { callbacks: { label: (item) => money.format(item.parsed.x) } },
         },
-        scales: { x: { beginAtZero: true, ticks: { callback: (value) => money.format(value) } } },
+        scales: { x: { beginAtZero: true, ticks: { callback: (value) => compact.format(value) } } },
       },
     });
   }

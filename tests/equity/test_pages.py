@@ -15,9 +15,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from compliance.audit import Actor
 from equity import selectors, services
 from equity.models import Stakeholder
+from tests.equity.lumen import lumen_after_seed
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,36 +27,11 @@ AS_OF = date(2026, 6, 1)
 
 @pytest.fixture
 def lumen(client_for: Any) -> Any:
-    """Lumen Labs after its seed: Mei's 8,000,000 founder shares (four years, one-year cliff), a 1,000,000-share
-    pool with 150,000 options granted to Ada, Seed Fund's 2,000,000 Series Seed Preferred at $1.00 (1× non-
-    participating) and Hannah's $250,000 post-money SAFE still outstanding."""
+    """Lumen Labs after its seed (tests/equity/lumen.py), and its owner's signed-in client."""
     owner = MembershipFactory(role="owner", company__legal_name="Lumen Labs, Inc.")
-    mei = Actor(user=owner.user)
-    company = owner.company
-    common = services.share_class_create(actor=mei, company=company, name="Common", kind="common",
-                                         authorized_shares=12_000_000, par_value=Decimal("0.00001"))
-    seed = services.share_class_create(actor=mei, company=company, name="Series Seed Preferred", kind="preferred",
-                                       authorized_shares=4_000_000, original_issue_price=Decimal(1), seniority=1)
-    founder = services.stakeholder_create(actor=mei, company=company, name="Mei Chen", relationship="founder")
-    services.stock_issue(actor=mei, stakeholder=founder, share_class=common, quantity=8_000_000,
-                         effective_date=date(2025, 3, 3), price_per_share=Decimal("0.00001"),
-                         vesting_start=date(2025, 3, 3), vesting_months=48, vesting_cliff_months=12)
-    plan = services.plan_create(actor=mei, share_class=common, name="2025 Equity Incentive Plan", reserved=1_000_000,
-                                effective_date=date(2025, 4, 1))
-    ada = services.stakeholder_create(actor=mei, company=company, name="Ada Okonkwo", relationship="employee")
-    grant = services.option_grant(actor=mei, plan=plan, stakeholder=ada, quantity=150_000,
-                                  exercise_price=Decimal("0.05"), effective_date=date(2025, 5, 12))
-    hannah = services.stakeholder_create(actor=mei, company=company, name="Hannah Lee", relationship="investor")
-    services.convertible_issue(actor=mei, stakeholder=hannah, instrument="post_money_safe", amount=Decimal(250_000),
-                               valuation_cap=Decimal(6_000_000), effective_date=date(2025, 6, 2), pro_rata=True)
-    fund = services.stakeholder_create(actor=mei, company=company, name="Seed Fund", relationship="investor",
-                                       kind="entity")
-    services.stock_issue(actor=mei, stakeholder=fund, share_class=seed, quantity=2_000_000,
-                         effective_date=date(2026, 3, 1), price_per_share=Decimal(1))
-    client = client_for(owner.user)
-    return type("Lumen", (), {"actor": mei, "company": company, "common": common, "seed": seed, "mei": founder,
-                              "ada": ada, "hannah": hannah, "fund": fund, "plan": plan, "grant": grant,
-                              "client": client, "base": f"/companies/{company.slug}/cap-table"})
+    lumen = lumen_after_seed(owner)
+    lumen.client = client_for(owner.user)
+    return lumen
 
 
 def text(response: Any) -> str:
@@ -108,7 +83,7 @@ def test_the_cap_table_shows_only_the_last_ten_entries_in_a_fixed_number_of_quer
 def test_the_dilution_chart_follows_the_financings(lumen: Any) -> None:
     points = selectors.dilution_series(company=lumen.company, as_of=AS_OF)
     assert [(p.day, p.label) for p in points] == [
-        (date(2025, 3, 3), "Common"), (date(2026, 3, 1), "Series Seed Preferred"), (AS_OF, "2026-06-01")]
+        (date(2025, 3, 3), "Common"), (date(2026, 3, 1), "Series Seed Preferred"), (AS_OF, "As of")]
     assert points[0].percents == {"founders": Decimal("100.00"), "employees": 0, "investors": 0, "others": 0}
     # The seed: the founder diluted to 72.73% by the investors' 18.18% and the pool's 9.09%
     assert points[1].percents == {"founders": Decimal("72.73"), "employees": Decimal("9.09"),
@@ -124,7 +99,8 @@ def test_the_dilution_chart_follows_the_financings(lumen: Any) -> None:
     response = lumen.client.get(f"{lumen.base}/?as_of=2026-06-01")
     chart = json.loads(re.search(r'id="dilution-data" type="application/json">(.*?)</script>',
                                  response.content.decode()).group(1))
-    assert chart["labels"] == ["Common", "Series Seed Preferred", "2026-06-01"]
+    assert chart["labels"] == ["Common", "Series Seed Preferred", "As of"]
+    assert chart["dates"] == ["2025-03-03", "2026-03-01", "2026-06-01"]
     assert chart["groups"][0] == {"label": "Founders", "values": [100.0, 72.73, 62.73]}
     assert [g["label"] for g in chart["groups"]] == ["Founders", "Employees and pool", "Investors"]
 
@@ -148,7 +124,8 @@ def test_the_ledger_filters_by_kind_stakeholder_class_dates_and_security(lumen: 
     ledger = f"{lumen.base}/ledger/"
     everything = lumen.client.get(ledger)
     assert "5 transactions" in text(everything)
-    assert "$250,000.00" in text(everything) and "$0.00001" in text(everything)
+    assert "$250,000.00" in text(everything)
+    assert "$0.00001" in text(everything)
 
     def refs(query: str) -> list[str]:
         return [row.security_ref for row in lumen.client.get(f"{ledger}?{query}").context["page"]]
@@ -169,14 +146,14 @@ def test_the_ledger_filters_by_kind_stakeholder_class_dates_and_security(lumen: 
 
 
 def test_the_ledger_is_paginated_and_a_filter_change_updates_only_the_rows(lumen: Any) -> None:
-    for n in range(55):
+    for _ in range(55):
         services.plan_adjust(actor=lumen.actor, plan=lumen.plan, quantity=1, effective_date=date(2026, 4, 1))
     first = lumen.client.get(f"{lumen.base}/ledger/")
-    assert "60 transactions" in text(first) and "Page 1 of 2" in text(first)
+    assert "60 transactions Page 1 of 2" in text(first)
     assert len(first.context["page"]) == 50
     second = lumen.client.get(f"{lumen.base}/ledger/?kind=plan_adjustment&page=2", HTTP_HX_REQUEST="true")
     assert "<html" not in second.content.decode()  # the rows only, swapped in place
-    assert "56 transactions" in text(second) and "Page 2 of 2" in text(second)
+    assert "56 transactions Previous Page 2 of 2" in text(second)
     assert len(second.context["page"]) == 6
     assert 'href="?kind=plan_adjustment&amp;page=1"' in second.content.decode()
     # The CSV link follows the filters
@@ -218,7 +195,7 @@ def test_a_stakeholder_page_shows_holdings_vesting_and_history(lumen: Any) -> No
     assert "0 vested · 150,000 unvested" in before_cliff
 
     hannah = text(lumen.client.get(f"{lumen.base}/stakeholders/{lumen.hannah.pk}/"))
-    assert "Post-money SAFE" in hannah and "cap $6,000,000.00" in hannah and "pro rata right" in hannah
+    assert "Post-money SAFE cap $6,000,000.00 · pro rata right" in hannah
     assert "$250,000.00" in hannah
     assert "Holds no shares or options on this date." in hannah
 
@@ -251,8 +228,8 @@ def test_a_stakeholder_s_securities_as_csv(lumen: Any) -> None:
 def test_the_waterfall_below_the_preference_pays_the_preferred_only(lumen: Any) -> None:
     response = lumen.client.get(f"{lumen.base}/waterfall/?exit_value=1500000&as_of=2026-06-01")
     page = text(response)
-    assert "Series Seed Preferred Takes its preference 2,000,000 $1,500,000.00 $1,500,000.00 $0.75" in page
-    assert "Options (Common) Not exercised (under water) 150,000 $0.00 $0.00 $0.00" in page
+    assert "Series Seed Preferred Takes its preference 2,000,000 $1,500,000.00 $1,500,000.00 $0.7500" in page
+    assert "Options (Common) Not exercised (under water) 150,000 $0.00 $0.00 $0.0000" in page
     assert "Seed Fund 2,000,000 $1,500,000.00 — $1,500,000.00 100.00%" in page
     assert "Mei Chen 8,000,000 $0.00 — $0.00 0.00%" in page
     assert "1 SAFE or note is still outstanding" in page
@@ -262,8 +239,9 @@ def test_the_waterfall_above_the_preference_shares_the_rest_with_common(lumen: A
     response = lumen.client.get(f"{lumen.base}/waterfall/?exit_value=4,000,000&as_of=2026-06-01")
     page = text(response)
     # $2,000,000 preference, then $2,007,500 (with $7,500 of exercise money) over 8,150,000 common shares
-    assert "Exit value $4,000,000.00 Exercise proceeds $7,500.00 Distributed $4,007,500.00" in page
-    assert "Series Seed Preferred Takes its preference 2,000,000 $2,000,000.00 $2,000,000.00 $1.00" in page
+    assert ("Exit value $4,000,000.00 Exercise proceeds $7,500.00 Distributed $4,007,500.00 "
+            "Per common share $0.2463") in page
+    assert "Series Seed Preferred Takes its preference 2,000,000 $2,000,000.00 $2,000,000.00 $1.0000" in page
     assert "Mei Chen 8,000,000 $1,970,552.15 — $1,970,552.15 49.26%" in page
     assert "Ada Okonkwo 150,000 $36,947.85 ($7,500.00) $29,447.85 0.74%" in page
     assert "Total $4,007,500.00 ($7,500.00) $4,000,000.00 100.00%" in page
