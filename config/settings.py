@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
         "TransactionKindEnum": "equity.choices.TransactionKind",
         "PositionKindEnum": ["shares", "options", "warrants", "pool"],
         "InstrumentKindEnum": ["post_money_safe", "pre_money_safe", "convertible_note"],
+        "RoundKindEnum": "equity.choices.RoundKind",
+        "SafeInstrumentEnum": "equity.choices.SafeInstrument",
     },
 }
 
