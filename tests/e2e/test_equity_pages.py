@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_mei_reads_her_cap_table_ledger_and_exit_waterfall(live_server: Any, signed_in: Any, shot: Any) -> None:
     owner = MembershipFactory(role="owner", company__legal_name="Lumen Labs, Inc.", user__full_name="Mei Chen")
     lumen = lumen_after_seed(owner)
-    mei = signed_in(owner.user)
+    # Tall enough that a full-page screenshot does not resize the window (and redraw the charts) as it is taken.
+    mei = signed_in(owner.user, viewport={"width": 1280, "height": 1900})
     base = f"{live_server.url}{lumen.base}"
 
     mei.goto(f"{base}/?as_of=2026-06-01")
