@@ -63,3 +63,17 @@ def test_signed_in_pages_have_no_serious_accessibility_violations(live_server: A
     for path in ["/compliance/audit/", "/compliance/queue/", f"/compliance/queue/{application.pk}/"]:
         officer.goto(live_server.url + path)
         assert violations(officer) == [], path
+
+
+def test_equity_pages_have_no_serious_accessibility_violations(live_server: Any, signed_in: Any, cast: Any) -> None:
+    from companies.models import Membership
+    from tests.equity.lumen import lumen_after_seed
+
+    lumen = lumen_after_seed(Membership.objects.get(company=cast.company, user=cast.owner))
+    owner = signed_in(cast.owner)
+    for path in [f"{lumen.base}/?as_of=2026-06-01", f"{lumen.base}/ledger/", f"{lumen.base}/ledger/?kind=option_grant",
+                 f"{lumen.base}/stakeholders/{lumen.mei.pk}/", f"{lumen.base}/stakeholders/{lumen.ada.pk}/",
+                 f"{lumen.base}/stakeholders/{lumen.hannah.pk}/", f"{lumen.base}/waterfall/",
+                 f"{lumen.base}/waterfall/?exit_value=1500000"]:
+        owner.goto(live_server.url + path)
+        assert violations(owner) == [], path
