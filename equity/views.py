@@ -46,6 +46,9 @@ from equity.forms import (
     StockIssueForm,
 )
 from equity.models import Investment, Round, Stakeholder
+from equity.ocf import selectors as ocf_selectors
+from equity.ocf import services as ocf_services
+from equity.ocf.forms import OcfImportForm
 
 
 def _as_of(request: AuthenticatedRequest) -> date:
@@ -558,3 +561,36 @@ def investment_cancel(request: AuthenticatedRequest, slug: str, pk: int, investm
     else:
         messages.success(request, _("Investment cancelled."))
     return redirect("equity:round_detail", slug=membership.company.slug, pk=round.pk)
+
+
+@login_required
+def ocf_export(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """The whole ledger as an Open Cap Format package (`<slug>.ocf.zip`), for another cap table tool or a lawyer."""
+    company = company_membership_required(user=request.user, slug=slug).company
+    response = HttpResponse(ocf_selectors.ocf_package_zip(company=company), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{ocf_selectors.ocf_package_filename(company)}"'
+    return response
+
+
+@login_required
+def ocf_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Upload an OCF package into an empty cap table; every problem is listed, and nothing written, if any."""
+    membership = company_membership_required(user=request.user, slug=slug, roles=CAN_EDIT)
+    company = membership.company
+    form = OcfImportForm(request.POST, request.FILES) if request.method == "POST" else OcfImportForm()
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = ocf_services.ocf_zip_import(actor=Actor.from_request(request), company=company,
+                                                 data=form.cleaned_data["package"].read())
+        except ValidationError as error:
+            problems = error.messages
+        else:
+            messages.success(request, _("Imported %(n)s transactions, %(stakeholders)s stakeholders and %(classes)s "
+                                        "share classes.") % {"n": result.transactions, "stakeholders": result.stakeholders,
+                                                             "classes": result.share_classes})
+            for note in result.notes:
+                messages.info(request, note)
+            return redirect("equity:cap_table", slug=company.slug)
+    context = {"company": company, "membership": membership, "can_edit": True, "form": form, "problems": problems}
+    return render(request, "equity/ocf_import.html", context, status=400 if form.errors or problems else 200)
