@@ -3,9 +3,13 @@ option pool and two grants, the angels' SAFEs, models the seed round, and reads 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from equity.ocf import package as ocf_package
 
 from tests.factories import MembershipFactory
 
@@ -132,3 +136,10 @@ def test_mei_records_lumen_s_cap_table_and_models_the_seed(live_server: Any, sig
     pool = table.get_by_role("row").filter(has_text="Option pool (available)")
     assert "10.00%" in pool.inner_text()
     shot(mei, "cap-table-after-the-seed")
+
+    # The cap table as an Open Cap Format package for her lawyer: it validates against the official schemas.
+    with mei.expect_download() as download:
+        mei.get_by_role("link", name="Export OCF").click()
+    package = ocf_package.load(ocf_package.read_zip(Path(download.value.path()).read_bytes()))
+    exported = json.dumps(package.files)
+    assert "Series Seed Preferred" in exported and "Hannah Lee" in exported
