@@ -290,7 +290,8 @@ class DilutionPoint:
 
 def dilution_events(*, company: Company, as_of: date) -> list[tuple[date, str]]:
     """The financing events up to `as_of`: the first issuance, each date a share class first received shares
-    and each date SAFEs or notes converted (labelled with the class), then `as_of` itself."""
+    and each date SAFEs or notes converted (labelled with the class, or with the round that closed that day),
+    then `as_of` itself."""
     rows = EquityTransaction.objects.filter(company=company, effective_date__lte=as_of)
     labels: dict[date, list[str]] = {}
     firsts = (rows.filter(kind__in=TransactionKind.creating_stock(), share_class__isnull=False)
@@ -304,6 +305,10 @@ def dilution_events(*, company: Company, as_of: date) -> list[tuple[date, str]]:
         day=Min("effective_date"))["day"]
     if first is not None and first not in labels:
         labels[first] = [str(_("First issuance"))]
+    # A closed round names its day: "Seed" reads better than the series and its shadow series.
+    for name, day in Round.objects.filter(company=company, state=RoundState.CLOSED, closed_on__lte=as_of).values_list(
+            "name", "closed_on"):
+        labels[day] = [name]
     events = [(day, ", ".join(names)) for day, names in sorted(labels.items())]
     if not events or events[-1][0] != as_of:
         events.append((as_of, str(_("Today")) if as_of == timezone.localdate() else str(_("As of"))))

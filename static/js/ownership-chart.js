@@ -12,6 +12,7 @@
       datasets: [{ data: data.values, backgroundColor: data.labels.map((_, i) => palette[i % palette.length]) }],
     },
     options: {
+      animation: false,
       plugins: {
         legend: { position: "bottom" },
         tooltip: { callbacks: { label: (item) => `${item.label}: ${item.parsed.toFixed(2)}%` } },
