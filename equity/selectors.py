@@ -62,30 +62,34 @@ WITH used AS (
        AND kind = ANY(%(consuming)s)
      GROUP BY acts_on_id),
 held AS (
-    SELECT t.id, t.effective_date, t.stakeholder_id, t.kind = %(grant)s AND t.plan_id IS NOT NULL AS options,
+    SELECT t.id, t.effective_date, t.stakeholder_id,
+           CASE WHEN t.kind = %(grant)s AND t.plan_id IS NOT NULL THEN 'options'
+                WHEN t.kind = %(warrant)s THEN 'warrants' ELSE 'shares' END AS right_kind,
            CASE WHEN t.kind = %(grant)s AND t.plan_id IS NOT NULL THEN plan.share_class_id ELSE t.share_class_id
            END AS share_class_id,
-           CASE WHEN t.kind = %(grant)s AND t.plan_id IS NOT NULL THEN COALESCE(t.price_per_share, 0) ELSE 0
-           END AS exercise_price,
+           CASE WHEN (t.kind = %(grant)s AND t.plan_id IS NOT NULL) OR t.kind = %(warrant)s
+                THEN COALESCE(t.price_per_share, 0) ELSE 0 END AS exercise_price,
            t.quantity - COALESCE(used.n, 0) AS shares
       FROM equity_equitytransaction t
       LEFT JOIN used ON used.acts_on_id = t.id
       LEFT JOIN equity_equityplan plan ON plan.id = t.plan_id
      WHERE t.company_id = %(company)s AND t.effective_date <= %(as_of)s AND t.kind = ANY(%(holding)s)
-       AND t.stakeholder_id IS NOT NULL AND t.quantity > COALESCE(used.n, 0))
-SELECT stakeholder.name, held.share_class_id, held.options, held.exercise_price, held.shares
-  FROM (SELECT stakeholder_id, share_class_id, options, exercise_price, SUM(shares) AS shares,
+       AND t.stakeholder_id IS NOT NULL AND t.quantity > COALESCE(used.n, 0)
+       -- a warrant past its expiry date is no longer a right to anything
+       AND NOT (t.kind = %(warrant)s AND COALESCE((t.terms ->> 'expiry_date')::date >= %(as_of)s, TRUE) IS FALSE))
+SELECT stakeholder.name, held.share_class_id, held.right_kind, held.exercise_price, held.shares
+  FROM (SELECT stakeholder_id, share_class_id, right_kind, exercise_price, SUM(shares) AS shares,
                MIN((effective_date - DATE '2000-01-01') * 1099511627776 + id) AS first
           FROM held WHERE share_class_id IS NOT NULL
-         GROUP BY stakeholder_id, share_class_id, options, exercise_price) held
+         GROUP BY stakeholder_id, share_class_id, right_kind, exercise_price) held
   JOIN equity_stakeholder stakeholder ON stakeholder.id = held.stakeholder_id
  ORDER BY held.first
 """
 
 
 def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitalization:
-    """Every holding on `as_of`: stock certificates and option grants less what later rows used up, summed per
-    stakeholder, class and exercise price, and each pool's ungranted reserve.
+    """Every holding on `as_of`: stock certificates, option grants and unexpired warrants less what later rows
+    used up, summed per stakeholder, class and exercise price, and each pool's ungranted reserve.
 
     Four queries whatever the size of the ledger: PostgreSQL nets each security and sums the positions, so
     Python sees one row per position rather than one per certificate (a cap table of 10,000 stakeholders and
@@ -98,15 +102,17 @@ def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitaliz
     with connection.cursor() as cursor:
         cursor.execute(_POSITIONS_SQL, {
             "company": company.pk, "as_of": as_of, "grant": TransactionKind.OPTION_GRANT.value,
+            "warrant": TransactionKind.WARRANT_ISSUANCE.value,
             "consuming": [str(kind) for kind in TransactionKind.consuming()],
-            "holding": [str(kind) for kind in [*TransactionKind.creating_stock(), TransactionKind.OPTION_GRANT]],
+            "holding": [str(kind) for kind in [*TransactionKind.creating_stock(), TransactionKind.OPTION_GRANT,
+                                               TransactionKind.WARRANT_ISSUANCE]],
         })
-        for holder, class_id, options, exercise_price, shares in cursor.fetchall():
-            if options:
-                positions.append(captable.Position(holder, class_names[class_id], int(shares),
-                                                   captable.PositionKind.OPTIONS, exercise_price))
-            else:
+        for holder, class_id, right, exercise_price, shares in cursor.fetchall():
+            if right == "shares":
                 positions.append(captable.Position(holder, class_names[class_id], int(shares)))
+            else:
+                positions.append(captable.Position(holder, class_names[class_id], int(shares),
+                                                   captable.PositionKind(right), exercise_price))
     rows = EquityTransaction.objects.filter(company=company, effective_date__lte=as_of)
     pools = (rows.filter(plan__isnull=False, kind__in=[TransactionKind.PLAN_ADJUSTMENT, TransactionKind.OPTION_GRANT,
                                                        TransactionKind.OPTION_CANCELLATION])
@@ -344,9 +350,10 @@ def dilution_events(*, company: Company, as_of: date) -> list[tuple[date, str]]:
     if first is not None and first not in labels:
         labels[first] = [str(_("First issuance"))]
     # A closed round names its day: "Seed" reads better than the series and its shadow series.
-    for name, day in Round.objects.filter(company=company, state=RoundState.CLOSED, closed_on__lte=as_of).values_list(
-            "name", "closed_on"):
-        labels[day] = [name]
+    for name, closed_on in Round.objects.filter(company=company, state=RoundState.CLOSED,
+                                                closed_on__lte=as_of).values_list("name", "closed_on"):
+        if closed_on is not None:
+            labels[closed_on] = [name]
     events = [(day, ", ".join(names)) for day, names in sorted(labels.items())]
     if not events or events[-1][0] != as_of:
         events.append((as_of, str(_("Today")) if as_of == timezone.localdate() else str(_("As of"))))

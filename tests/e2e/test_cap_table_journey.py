@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from equity.ocf import package as ocf_package
-
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -142,4 +141,5 @@ def test_mei_records_lumen_s_cap_table_and_models_the_seed(live_server: Any, sig
         mei.get_by_role("link", name="Export OCF").click()
     package = ocf_package.load(ocf_package.read_zip(Path(download.value.path()).read_bytes()))
     exported = json.dumps(package.files)
-    assert "Series Seed Preferred" in exported and "Hannah Lee" in exported
+    assert "Series Seed Preferred" in exported
+    assert "Hannah Lee" in exported

@@ -31,7 +31,8 @@ def test_a_founder_runs_the_seed_through_the_api(lumen: Any, client_for: Any) ->
     }, content_type="application/json")
     assert created.status_code == 201, created.json()
     seed = created.json()
-    assert seed["state"] == "draft" and seed["jurisdictions"] == ["US", "GB"]
+    assert seed["state"] == "draft"
+    assert seed["jurisdictions"] == ["US", "GB"]
     assert api.patch(f"{base}{seed['id']}/", {"minimum_ticket": "10000"},
                      content_type="application/json").json()["minimum_ticket"] == "10000.00"
     assert api.post(f"{base}{seed['id']}/open/").json()["state"] == "open"
@@ -40,10 +41,12 @@ def test_a_founder_runs_the_seed_through_the_api(lumen: Any, client_for: Any) ->
     recorded = api.post(f"{base}{seed['id']}/investments/", {
         "stakeholder": fund["id"], "amount": "2000000", "received_on": str(timezone.localdate())},
         content_type="application/json")
-    assert recorded.status_code == 201 and recorded.json()["state"] == "funded"
+    assert recorded.status_code == 201
+    assert recorded.json()["state"] == "funded"
     assert api.get(f"{base}{seed['id']}/").json()["raised"] == "2000000.00"
     closed = api.post(f"{base}{seed['id']}/close/").json()
-    assert closed["state"] == "closed" and Decimal(closed["price_per_share"]) > 0
+    assert closed["state"] == "closed"
+    assert Decimal(closed["price_per_share"]) > 0
     assert api.get(f"{base}{seed['id']}/investments/").json()[0]["security"] == "CS-2"
     assert EquityTransaction.objects.filter(company=lumen.company, kind="conversion").count() == 2
 
@@ -54,18 +57,22 @@ def test_bad_round_input_is_a_400_naming_the_field_and_changes_nothing(lumen: An
     terms = {"name": "Seed", "kind": "priced", "target_amount": "2000000", "minimum_amount": "3000000",
              "maximum_amount": "2500000"}
     refused = api.post(base, terms, content_type="application/json")
-    assert refused.status_code == 400 and "minimum_amount" in refused.json()
+    assert refused.status_code == 400
+    assert "minimum_amount" in refused.json()
     refused = api.post(base, {**terms, "minimum_amount": "1", "jurisdictions": ["ZZ"]},
                        content_type="application/json")
-    assert refused.status_code == 400 and "jurisdictions" in refused.json()
+    assert refused.status_code == 400
+    assert "jurisdictions" in refused.json()
     assert not Round.objects.exists()
     draft = api.post(base, {**terms, "minimum_amount": "1"}, content_type="application/json").json()
     not_ready = api.post(f"{base}{draft['id']}/open/")
-    assert not_ready.status_code == 400 and "pre_money_valuation" in not_ready.json()
+    assert not_ready.status_code == 400
+    assert "pre_money_valuation" in not_ready.json()
     outsider = lumen_before_seed().company.stakeholders.first()
     foreign = api.post(f"{base}{draft['id']}/investments/", {
         "stakeholder": outsider.pk, "amount": "100", "received_on": "2026-01-01"}, content_type="application/json")
-    assert foreign.status_code == 400 and "stakeholder" in foreign.json()
+    assert foreign.status_code == 400
+    assert "stakeholder" in foreign.json()
     assert not Investment.objects.exists()
 
 

@@ -90,7 +90,8 @@ def test_closing_a_priced_round_writes_exactly_the_pro_forma(lumen: Any) -> None
 
     closed = services.round_close(actor=lumen.actor, round=seed)
 
-    assert closed.state == RoundState.CLOSED and closed.closed_on == today
+    assert closed.state == RoundState.CLOSED
+    assert closed.closed_on == today
     assert closed.price_per_share == expected.price_per_share
     table = selectors.cap_table(company=lumen.company, as_of=today)
     assert {(r.key, r.fully_diluted) for r in table.by_stakeholder} == {
@@ -99,10 +100,12 @@ def test_closing_a_priced_round_writes_exactly_the_pro_forma(lumen: Any) -> None
     assert sum(row.fully_diluted_ownership for row in table.by_stakeholder) == 1
     # The investors' shares: floor(amount / price) of the series the founder set up before the round.
     series = ShareClass.objects.get(company=lumen.company, name="Series Seed Preferred")
-    assert closed.share_class == series and series.original_issue_price == expected.price_per_share
+    assert closed.share_class == series
+    assert series.original_issue_price == expected.price_per_share
     northwind = Investment.objects.get(stakeholder__name="Northwind Ventures")
     assert northwind.state == InvestmentState.ACCEPTED
-    assert northwind.security is not None and northwind.security.share_class == series
+    assert northwind.security is not None
+    assert northwind.security.share_class == series
     assert northwind.security.quantity == int(Decimal(1_500_000) / expected.price_per_share)
     # Both SAFEs converted once, each at its own price; the pool holds 10% of the post-money, within a share.
     conversions = EquityTransaction.objects.filter(company=lumen.company, kind=TransactionKind.CONVERSION)
@@ -130,7 +133,8 @@ def test_a_safe_round_issues_one_safe_per_investment_on_the_rounds_terms(lumen: 
     safe = EquityTransaction.objects.get(company=lumen.company, kind=TransactionKind.CONVERTIBLE_ISSUANCE,
                                          stakeholder__name="Angel One")
     assert safe.amount == Decimal(1_000_000)
-    assert safe.terms["valuation_cap"] == "12000000.00" and safe.terms["discount"] == "0.2000"
+    assert safe.terms["valuation_cap"] == "12000000.00"
+    assert safe.terms["discount"] == "0.2000"
     assert Investment.objects.get(round=bridge).security == safe
 
 
@@ -172,7 +176,8 @@ def test_concurrent_investments_never_push_a_round_over_its_maximum(transactiona
         thread.start()
     for thread in threads:
         thread.join()
-    assert outcomes.count("accepted") == 4 and outcomes.count("refused") == 8
+    assert outcomes.count("accepted") == 4
+    assert outcomes.count("refused") == 8
     assert selectors.round_raised(round=seed) == Decimal(2_400_000)
 
 

@@ -3,7 +3,7 @@ most once per share, never beyond the class's authorized shares or after they ex
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -92,11 +92,15 @@ def test_bad_warrant_terms_and_outsiders_are_refused(lumen: Any) -> None:
     assert EquityTransaction.objects.filter(kind__startswith="warrant").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="equity.selectors.capitalization_as_of does not read warrants yet (reported "
-                                       "to the lead; that function is being optimized elsewhere)")
 def test_an_outstanding_warrant_counts_in_the_fully_diluted_cap_table(lumen: Any) -> None:
     services.warrant_issue(actor=lumen.actor, stakeholder=lumen.lender, share_class=lumen.common, quantity=600_000,
                            exercise_price=Decimal("0.50"), effective_date=DAY)
     table = selectors.cap_table(company=lumen.company, as_of=DAY)
     assert table.total_outstanding == 9_000_000
     assert table.total_fully_diluted == 9_600_000
+    # A warrant counts until its expiry date and not after.
+    later = DAY + timedelta(days=30)
+    services.warrant_issue(actor=lumen.actor, stakeholder=lumen.lender, share_class=lumen.common, quantity=100_000,
+                           exercise_price=Decimal("0.50"), effective_date=DAY, expiry_date=later)
+    assert selectors.cap_table(company=lumen.company, as_of=later).total_fully_diluted == 9_700_000
+    assert selectors.cap_table(company=lumen.company, as_of=later + timedelta(days=1)).total_fully_diluted == 9_600_000
