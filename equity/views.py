@@ -131,14 +131,6 @@ def ledger_record(request: AuthenticatedRequest, slug: str, what: str) -> HttpRe
     return render(request, "equity/record.html", context, status=400 if form.errors else 200)
 
 
-def _without_empty_class(capitalization: captable.Capitalization, series: str) -> captable.Capitalization:
-    """A class authorized for the round but not issued yet is the round's own series: leave it to the engine."""
-    if any(p.share_class == series for p in capitalization.positions):
-        return capitalization
-    classes = tuple(c for c in capitalization.share_classes if c.name != series)
-    return captable.Capitalization(classes, capitalization.positions)
-
-
 @login_required
 def round_model(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Model a priced round: the price per share, each SAFE's conversion and the cap table after, live."""
@@ -153,7 +145,7 @@ def round_model(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         target = data.get("pool_target")
         try:
             result = captable.pro_forma(
-                _without_empty_class(selectors.capitalization_as_of(company=company, as_of=closing), data["series"]),
+                selectors.without_empty_class(selectors.capitalization_as_of(company=company, as_of=closing), data["series"]),
                 captable.PricedRound(
                     series=data["series"], investments=(captable.Investment("New investors", Decimal(data["new_money"])),),
                     pre_money=Decimal(data["pre_money"]), closing_date=closing,
