@@ -18,12 +18,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
-from companies.choices import CAN_EDIT
-from companies.models import Company, Membership
+from companies.models import Company
 from compliance.audit import Actor
 from compliance.services import audit_record
 from equity import services
@@ -650,13 +649,6 @@ class TransactionReader:
         self._add(row)
 
 
-def _require_editor(actor: Actor, company: Company) -> None:
-    if actor.user is None or not Membership.objects.filter(
-        company=company, user=actor.user, role__in=list(CAN_EDIT)
-    ).exists():
-        raise PermissionDenied(_("Only the company's owners and admins can change its cap table."))
-
-
 def _named(where: str, error: ValidationError) -> ValidationError:
     """A service's refusal, prefixed with the OCF item it came from."""
     if hasattr(error, "error_dict"):
@@ -669,7 +661,7 @@ def _named(where: str, error: ValidationError) -> ValidationError:
 def ocf_package_import(*, actor: Actor, company: Company, package: Package) -> OcfImportResult:
     """Write a validated package into the company's cap table, which must be empty. All or nothing."""
     company = Company.objects.select_for_update().get(pk=company.pk)
-    _require_editor(actor, company)
+    services._require_editor(actor, company)
     if (ShareClass.objects.filter(company=company).exists() or Stakeholder.objects.filter(company=company).exists()
             or EquityTransaction.objects.filter(company=company).exists()):
         raise ValidationError(_("%(company)s already has a cap table. Import an OCF package into a company whose "
@@ -739,7 +731,7 @@ def ocf_package_import(*, actor: Actor, company: Company, package: Package) -> O
 def ocf_zip_import(*, actor: Actor, company: Company, data: bytes) -> OcfImportResult:
     """Read, validate and import an uploaded `.ocf.zip`. Raises ValidationError listing what is wrong, and
     PermissionDenied for anyone but the company's owners and admins (checked before the upload is read)."""
-    _require_editor(actor, company)
+    services._require_editor(actor, company)
     return ocf_files_import(actor=actor, company=company, files=read_zip_or_invalid(data))
 
 
@@ -752,7 +744,7 @@ def read_zip_or_invalid(data: bytes) -> dict[str, bytes]:
 
 def ocf_files_import(*, actor: Actor, company: Company, files: dict[str, bytes]) -> OcfImportResult:
     """Import the package among `files` (path -> content), as a folder of OCF files like the official samples."""
-    _require_editor(actor, company)
+    services._require_editor(actor, company)
     try:
         package = load(files)
     except PackageInvalid as error:
