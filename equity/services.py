@@ -665,9 +665,12 @@ def _pool_top_up(actor: Actor, company: Company, shares: int, effective_date: da
     else:
         plan_adjust(actor=actor, plan=plan, quantity=shares, effective_date=effective_date)
     share_class = plan.share_class
-    needed = issued_shares(share_class) + sum(pool_available(p) for p in share_class.plans.all())
-    granted = EquityTransaction.objects.filter(plan__share_class=share_class, kind=TransactionKind.OPTION_GRANT)
-    needed += sum(remaining(grant) for grant in granted)
+    grants = EquityTransaction.objects.filter(plan__share_class=share_class, kind=TransactionKind.OPTION_GRANT)
+    used = EquityTransaction.objects.filter(acts_on__in=grants, kind__in=TransactionKind.consuming())
+    outstanding_options = ((grants.aggregate(n=Sum("quantity"))["n"] or 0)
+                           - (used.aggregate(n=Sum("quantity"))["n"] or 0))
+    needed = (issued_shares(share_class) + sum(pool_available(p) for p in share_class.plans.all())
+              + outstanding_options)
     if needed > share_class.authorized_shares:
         share_class_authorize(actor=actor, share_class=share_class, authorized_shares=needed)
 

@@ -278,3 +278,17 @@ def test_only_the_companys_editors_run_its_rounds(lumen: Any) -> None:
     with pytest.raises(ValidationError, match="another company"):
         services.investment_record(actor=lumen.actor, round=seed, stakeholder=foreign, amount=Decimal(100_000),
                                    received_on=timezone.localdate())
+
+
+def test_the_pool_top_up_authorizes_just_enough_common_stock(lumen: Any) -> None:
+    # Common authorized for exactly what is issued, granted and reserved: the top-up needs a charter increase.
+    services.share_class_authorize(actor=lumen.actor, share_class=lumen.common, authorized_shares=9_000_000)
+    seed = open_seed(lumen)
+    services.investment_record(actor=lumen.actor, round=seed, stakeholder=investor(lumen, "Northwind Ventures"),
+                               amount=Decimal(2_000_000), received_on=timezone.localdate())
+    expected = selectors.round_pro_forma(round=seed, closing_date=timezone.localdate())
+    services.round_close(actor=lumen.actor, round=seed)
+    lumen.common.refresh_from_db()
+    # 8,000,000 issued + 250,000 granted and outstanding + 750,000 reserved + the new pool shares.
+    assert lumen.common.authorized_shares == 9_000_000 + expected.new_pool_shares
+    assert AuditEvent.objects.filter(action="equity.share_class_authorize").count() == 2
