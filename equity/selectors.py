@@ -179,7 +179,7 @@ def investment_list(*, round: Round) -> QuerySet[Investment]:
     return round.investments.select_related("stakeholder", "security").order_by("created_at", "pk")
 
 
-def without_empty_class(capitalization: captable.Capitalization, series: str) -> captable.Capitalization:
+def _without_empty_class(capitalization: captable.Capitalization, series: str) -> captable.Capitalization:
     """A class set up for the round but without shares yet is the round's own series: the engine creates it."""
     if any(p.share_class == series for p in capitalization.positions):
         return capitalization
@@ -214,7 +214,7 @@ def round_pro_forma(
         if not investments:
             investments = [captable.Investment(str(NEW_INVESTORS), round.target_amount)]
     return captable.pro_forma(
-        without_empty_class(capitalization_as_of(company=round.company, as_of=closing_date), round.series_name),
+        _without_empty_class(capitalization_as_of(company=round.company, as_of=closing_date), round.series_name),
         round_terms(round=round, investments=investments, closing_date=closing_date),
         convertibles_for_engine(company=round.company, as_of=closing_date),
     )

@@ -143,16 +143,11 @@ def round_model(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if data:
         closing = data.get("closing_date") or timezone.localdate()
         target = data.get("pool_target")
+        sketch = Round(company=company, series_name=data["series"], pre_money_valuation=Decimal(data["pre_money"]),
+                       pool_target_percent=Decimal(target) if target else None)  # never saved
         try:
-            result = captable.pro_forma(
-                selectors.without_empty_class(selectors.capitalization_as_of(company=company, as_of=closing), data["series"]),
-                captable.PricedRound(
-                    series=data["series"], investments=(captable.Investment("New investors", Decimal(data["new_money"])),),
-                    pre_money=Decimal(data["pre_money"]), closing_date=closing,
-                    pool=captable.PoolTopUp(target=Decimal(target) / 100) if target else None,
-                ),
-                selectors.convertibles_for_engine(company=company, as_of=closing),
-            )
+            result = selectors.round_pro_forma(round=sketch, closing_date=closing, investments=[
+                captable.Investment(str(selectors.NEW_INVESTORS), Decimal(data["new_money"]))])
         except ValueError as error:  # InfeasibleRound included: terms that no price satisfies
             problem = str(error)
     context = {"company": company, "membership": membership, "can_edit": membership.role in CAN_EDIT,
