@@ -4,7 +4,7 @@ Services take a provider as an argument (`payments.providers.payment_provider()`
 so a test hands in another provider instead of patching. Amounts cross this boundary as `Decimal` in the
 currency's major unit (dollars); a provider converts to its own minor units (Stripe: cents) and back exactly.
 
-Statuses are the platform's words, not the provider's; each provider maps its own onto them:
+Statuses are the platform's words (`payments.choices`), not the provider's; each provider maps its own onto them:
 - `PaymentStatus`: requires_payment (created, nothing paid yet), processing (a bank debit on its way),
   succeeded (the money is captured), failed (declined, or a bank debit that failed or was returned),
   canceled (the intent was cancelled before any money moved).
@@ -19,24 +19,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from payments.choices import PaymentMethod, PaymentStatus, RefundStatus
 
-class PaymentStatus:
-    REQUIRES_PAYMENT = "requires_payment"
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
-class RefundStatus:
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class PaymentMethod:
-    CARD = "card"
-    US_BANK_ACCOUNT = "us_bank_account"
+__all__ = [
+    "DisputeData", "EscrowAgent", "InvalidSignature", "PaymentData", "PaymentMethod", "PaymentProvider",
+    "PaymentStatus", "PayoutData", "ProviderError", "RefundData", "RefundStatus", "WebhookEventData",
+]
 
 
 class ProviderError(Exception):

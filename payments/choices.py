@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", _("Card")
+    US_BANK_ACCOUNT = "us_bank_account", _("US bank account (ACH)")
+
+
+class PaymentStatus(models.TextChoices):
+    """The platform's words for a payment; each provider maps its own statuses onto them."""
+
+    REQUIRES_PAYMENT = "requires_payment", _("Awaiting payment")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Paid")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Cancelled")
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Refunded")
+    FAILED = "failed", _("Failed")
+
+
+class RefundReason(models.TextChoices):
+    CANCELLED = "cancelled", _("Cancelled by the investor")
+    NOT_RECONFIRMED = "not_reconfirmed", _("Not reconfirmed after a material change")
+    DECLINED = "declined", _("Declined by the company")
+    ROUND_FAILED = "round_failed", _("The round did not close")
+    NOT_ACCEPTED = "not_accepted", _("Paid after the round stopped taking it")
+
+
+class EscrowEntryKind(models.TextChoices):
+    HOLD = "hold", _("Held")
+    RELEASE = "release", _("Released to the issuer")
+    RETURN = "return", _("Returned to the investor")
+
+
+class DocumentKind(models.TextChoices):
+    AGREEMENT = "agreement", _("Subscription agreement")
+    RECEIPT = "receipt", _("Payment receipt")
+    CERTIFICATE = "certificate", _("Share certificate")
