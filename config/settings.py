@@ -294,6 +294,26 @@ KYC_HIGH_RISK_AMOUNT = Decimal(env("KYC_HIGH_RISK_AMOUNT", "1000000"))
 REG_CF_MINIMUM = Decimal(env("REG_CF_MINIMUM", "2500"))
 REG_CF_THRESHOLD = Decimal(env("REG_CF_THRESHOLD", "124000"))
 REG_CF_CAP = Decimal(env("REG_CF_CAP", "124000"))
+# Regulation Crowdfunding offering rules (17 CFR 227.304 cancellation and early close, 227.100(a)(1) issuer
+# maximum); a jurisdiction with other rules changes these.
+REG_CF_CANCEL_CUTOFF = timedelta(hours=int(env("REG_CF_CANCEL_CUTOFF_HOURS", "48")))
+REG_CF_EARLY_CLOSE_MIN_OPEN_DAYS = int(env("REG_CF_EARLY_CLOSE_MIN_OPEN_DAYS", "21"))
+REG_CF_EARLY_CLOSE_NOTICE_BUSINESS_DAYS = int(env("REG_CF_EARLY_CLOSE_NOTICE_BUSINESS_DAYS", "5"))
+REG_CF_RECONFIRM_BUSINESS_DAYS = int(env("REG_CF_RECONFIRM_BUSINESS_DAYS", "5"))
+REG_CF_ISSUER_12M_MAXIMUM = Decimal(env("REG_CF_ISSUER_12M_MAXIMUM", "5000000"))
+# Payments: "sandbox" (no network; Stripe's test card numbers) or "stripe" (STRIPE_SECRET_KEY and friends).
+PAYMENTS_PROVIDER = env("PAYMENTS_PROVIDER", "sandbox")
+PAYMENTS_SANDBOX_WEBHOOK_SECRET = env("PAYMENTS_SANDBOX_WEBHOOK_SECRET", "whsec_sandbox_tranche")
+PAYMENTS_SANDBOX_ACH_SETTLE_SECONDS = int(env("PAYMENTS_SANDBOX_ACH_SETTLE_SECONDS", "30"))
+# The sandbox delivers its webhook events by itself (a Celery task after each change); tests turn it off to
+# deliver, replay and reorder them by hand.
+PAYMENTS_SANDBOX_AUTO_DELIVER = env_bool("PAYMENTS_SANDBOX_AUTO_DELIVER", default=True)
+# Reconciliation asks the provider about payments it has not heard of for this long.
+PAYMENTS_RECONCILE_WINDOW = timedelta(days=int(env("PAYMENTS_RECONCILE_DAYS", "14")))
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "")  # only to point at a Stripe-compatible test server (localstripe)
 KYC_HIGH_RISK_COUNTRIES = env_list("KYC_HIGH_RISK_COUNTRIES", "BY,CU,IR,KP,MM,RU,SY,VE")
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", "http://127.0.0.1:8545")
 CHAIN_ID = int(env("CHAIN_ID", "31337"))  # the chain wallets are verified on and sales run on

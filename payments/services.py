@@ -1,0 +1,763 @@
+"""Investing in a round on the platform: commitments, payments, refunds, disputes, escrow and the close.
+
+Money rules, each held by a lock, a unique key or a database constraint rather than by care:
+- A commitment takes the investor's row lock, then the company's, then the round's (always in that order), so
+  two commitments can never together pass the round's maximum, the issuer's 12-month Regulation Crowdfunding
+  maximum, or one investor's limit.
+- Everything the provider tells us (a webhook, the answer to a confirmation, reconciliation) goes through one
+  function, `payment_apply`, under the payment's row lock; it moves a payment only forward, so a replayed or
+  out-of-order event changes nothing twice.
+- A payment that succeeds is held in escrow once (`EscrowEntry` is unique per payment and kind); if its
+  commitment is no longer live by then (cancelled, or the round closed), the money goes straight back.
+- A refund is one row per payment (a unique constraint), sent to the provider with the row's key as the
+  idempotency key: asking twice refunds once.
+- Calls to the provider happen after the database transaction commits (`..._outside_transaction`), never
+  inside it; the row that wants the call is written first, so a worker that dies in between loses nothing:
+  reconciliation finds the payment at the provider by its key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from companies.models import Company
+from compliance import eligibility
+from compliance.audit import Actor
+from compliance.models import InvestmentRecord, KycApplication
+from compliance.selectors import investment_limit_for
+from compliance.services import audit_record
+from equity import services as equity_services
+from equity.choices import InvestmentSource, InvestmentState, RoundState
+from equity.models import Investment, Round, Stakeholder
+from payments import rules
+from payments.choices import EscrowEntryKind, PaymentStatus, RefundReason, RefundStatus
+from payments.models import Commitment, Dispute, EscrowEntry, IssuerAccount, Payment, Refund, WebhookEvent
+from payments.providers.base import (
+    DisputeData,
+    EscrowAgent,
+    PaymentData,
+    PaymentProvider,
+    ProviderError,
+    RefundData,
+)
+
+LIVE = (InvestmentState.PENDING_PAYMENT, InvestmentState.PROCESSING, InvestmentState.FUNDED)
+
+
+# --- reading the rules -----------------------------------------------------------------------------------------
+
+
+def round_deadline(round: Round) -> datetime | None:
+    return rules.deadline_of(round.closes_on) if round.closes_on else None
+
+
+def cancellation_cutoff(round: Round) -> datetime | None:
+    """Until when an investor may cancel; None when any time before the close."""
+    deadline = round_deadline(round)
+    if deadline is None or round.exemption != eligibility.REG_CF:
+        return None
+    return rules.cancellation_cutoff(deadline, settings.REG_CF_CANCEL_CUTOFF)
+
+
+def escrow_account(round: Round) -> str:
+    return f"round-{round.pk}"
+
+
+def investor_profile(user: User) -> eligibility.Investor:
+    """The investor as the eligibility rules see them, from the approved KYC application."""
+    application = KycApplication.objects.filter(user=user).first()
+    if application is None:
+        return eligibility.Investor(approved=False, approval_expires_at=None, country_of_residence="", us_person=False)
+    country = str(application.country_of_residence or "")
+    region = application.region.strip().upper()
+    return eligibility.Investor(
+        approved=application.is_approved, approval_expires_at=application.approval_expires_at,
+        country_of_residence=country, us_person=country == "US" or str(application.tax_residency or "") == "US",
+        accreditation=application.accreditation, us_state=region if country == "US" and len(region) == 2 else "")
+
+
+def round_offering(round: Round) -> eligibility.Offering:
+    return eligibility.Offering(exemption=round.exemption, open_to=frozenset(round.jurisdictions))
+
+
+@dataclass(frozen=True)
+class InvestorStanding:
+    """What the checkout shows an investor before they commit."""
+
+    eligibility: eligibility.Eligibility
+    limit_remaining: Decimal | None  # None: no Regulation Crowdfunding limit applies (accredited, or not Reg CF)
+    round_left: Decimal
+    minimum_ticket: Decimal
+
+    @property
+    def most(self) -> Decimal:
+        return self.round_left if self.limit_remaining is None else min(self.round_left, self.limit_remaining)
+
+
+def investor_standing(*, user: User, round: Round, amount: Decimal | None = None,
+                      now: datetime | None = None) -> InvestorStanding:
+    from equity.selectors import round_raised
+
+    now = now or timezone.now()
+    limit = investment_limit_for(user=user, now=now) if round.exemption == eligibility.REG_CF else None
+    decision = eligibility.offering_eligibility(
+        investor=investor_profile(user), offering=round_offering(round), now=now, limit=limit, amount=amount)
+    return InvestorStanding(
+        eligibility=decision, limit_remaining=limit.remaining if limit is not None else None,
+        round_left=max(round.maximum_amount - round_raised(round=round), Decimal(0)),
+        minimum_ticket=round.minimum_ticket)
+
+
+def issuer_reg_cf_raised(*, company: Company, now: datetime) -> Decimal:
+    """What the company has sold under Regulation Crowdfunding in the 12 months before `now` (227.100(a)(1)):
+    every live or accepted commitment or recorded investment in its Reg CF rounds."""
+    from compliance.limits import twelve_months_before
+
+    total = Investment.objects.filter(
+        round__company=company, round__exemption=eligibility.REG_CF, state__in=InvestmentState.counting(),
+        created_at__gte=twelve_months_before(now)).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal(0)
+
+
+# --- committing ------------------------------------------------------------------------------------------------
+
+
+def _stakeholder_for(user: User, company: Company) -> Stakeholder:
+    """The investor's stakeholder record in the company, created the first time (the investor's row lock is
+    held, so two commitments cannot create two). A namesake already on the cap table is not assumed to be the
+    same person: the new record carries the e-mail in its name."""
+    existing = Stakeholder.objects.filter(company=company, user=user).order_by("pk").first()
+    if existing is not None:
+        return existing
+    application = KycApplication.objects.filter(user=user).first()
+    name = (application.legal_name if application and application.legal_name else user.get_full_name()) or user.email
+    if Stakeholder.objects.filter(company=company, name__iexact=name).exists():
+        name = f"{name} ({user.email})"
+    return Stakeholder.objects.create(company=company, name=name, email=user.email, user=user)
+
+
+@transaction.atomic
+def investment_commit(
+    *, actor: Actor, round: Round, amount: Decimal, method: str, provider: PaymentProvider,
+    now: datetime | None = None,
+) -> Commitment:
+    """An investor commits `amount` to an open round. Writes the investment (pending payment), the Regulation
+    Crowdfunding ledger row and the payment to collect; the provider is asked for the payment only once this
+    commits (`payment_create_outside_transaction`)."""
+    from equity.selectors import round_raised
+
+    user = actor.user
+    if user is None:
+        raise PermissionDenied(_("Sign in to invest."))
+    now = now or timezone.now()
+    User.objects.select_for_update().filter(pk=user.pk).get()
+    Company.objects.select_for_update().filter(pk=round.company_id).get()
+    round = Round.objects.select_for_update().select_related("company").get(pk=round.pk)
+    if round.state != RoundState.OPEN:
+        raise ValidationError(_("This round is not taking commitments; it is %(state)s.")
+                              % {"state": round.get_state_display().lower()})
+    deadline = round_deadline(round)
+    if deadline is not None and now >= deadline:
+        raise ValidationError(_("This round's deadline has passed."))
+    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({"amount": _("Enter an amount in dollars and cents, above zero.")})
+    if amount < round.minimum_ticket:
+        raise ValidationError({"amount": _("The minimum investment is %(min)s.")
+                               % {"min": f"${round.minimum_ticket:,.2f}"}})
+    left = round.maximum_amount - round_raised(round=round)
+    if amount > left:
+        raise ValidationError({"amount": _("The round has %(left)s left of its %(max)s maximum.")
+                               % {"left": f"${max(left, Decimal(0)):,.2f}", "max": f"${round.maximum_amount:,.2f}"}})
+    standing = investor_standing(user=user, round=round, amount=amount, now=now)
+    if not standing.eligibility:
+        raise ValidationError({"amount" if standing.eligibility.code.startswith("reg_cf") else "__all__":
+                               _(standing.eligibility.message)})
+    if round.exemption == eligibility.REG_CF:
+        sold = issuer_reg_cf_raised(company=round.company, now=now)
+        if sold + amount > settings.REG_CF_ISSUER_12M_MAXIMUM:
+            raise ValidationError({"amount": _(
+                "The company may raise at most %(max)s under Regulation Crowdfunding in 12 months; %(left)s is left.")
+                % {"max": f"${settings.REG_CF_ISSUER_12M_MAXIMUM:,.0f}",
+                   "left": f"${max(settings.REG_CF_ISSUER_12M_MAXIMUM - sold, Decimal(0)):,.2f}"}})
+    from payments.choices import PaymentMethod
+
+    if method not in PaymentMethod.values:
+        raise ValidationError({"method": _("Choose card or US bank account.")})
+    investment = Investment.objects.create(
+        round=round, stakeholder=_stakeholder_for(user, round.company), investor=user, amount=amount,
+        currency=round.currency, source=InvestmentSource.PLATFORM, state=InvestmentState.PENDING_PAYMENT,
+        created_by=user)
+    record = InvestmentRecord.objects.create(user=user, amount=amount, currency=round.currency,
+                                             exemption=round.exemption, offering=f"round:{round.pk}", occurred_at=now)
+    commitment = Commitment.objects.create(investment=investment, investor=user, method=method, ledger_record=record)
+    Payment.objects.create(commitment=commitment, key=f"pay_{uuid.uuid4().hex}", provider=provider.name,
+                           method=method, amount=amount, currency=round.currency)
+    audit_record(actor=actor, action="payments.commit", target=commitment, company_id=round.company_id,
+                 changes={"round": round.name, "amount": str(amount), "method": method})
+    return commitment
+
+
+def payment_create_outside_transaction(*, payment: Payment, provider: PaymentProvider) -> Payment:
+    """Ask the provider for the payment our row describes. Idempotent (the row's key is the provider's
+    idempotency key), so calling it again after any failure is safe."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("payment_create_outside_transaction must not run inside a database transaction")
+    if payment.provider_id:
+        return payment
+    round = payment.commitment.investment.round
+    data = provider.payment_create(
+        amount=payment.amount, currency=payment.currency, method=payment.method, idempotency_key=payment.key,
+        metadata={"payment": payment.key, "commitment": str(payment.commitment_id), "round": str(round.pk)},
+        description=f"{round.company.legal_name}: {round.name}", transfer_group=escrow_account(round))
+    payment_apply(data=data, provider=provider)
+    payment.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def commitment_sign(*, actor: Actor, commitment: Commitment, signed_name: str, agreement_pdf: bytes,
+                    now: datetime | None = None) -> Commitment:
+    """The investor signs the subscription agreement by typing their name; the sha256 of the agreement they
+    were shown is kept with the name, the time and their address."""
+    commitment = Commitment.objects.select_for_update().select_related("investment").get(pk=commitment.pk)
+    if actor.user is None or commitment.investor_id != actor.user.pk:
+        raise PermissionDenied(_("Only the investor can sign this agreement."))
+    if commitment.signed_at is not None:
+        return commitment
+    if commitment.investment.state != InvestmentState.PENDING_PAYMENT:
+        raise ValidationError(_("This commitment can no longer be signed."))
+    name = " ".join(signed_name.split())
+    if len(name) < 2:
+        raise ValidationError({"signed_name": _("Type your full legal name to sign.")})
+    commitment.signed_name = name
+    commitment.signed_at = now or timezone.now()
+    commitment.signed_ip = actor.ip_address
+    commitment.agreement_sha256 = hashlib.sha256(agreement_pdf).hexdigest()
+    commitment.save(update_fields=["signed_name", "signed_at", "signed_ip", "agreement_sha256"])
+    audit_record(actor=actor, action="payments.agreement_sign", target=commitment,
+                 company_id=commitment.investment.round.company_id,
+                 changes={"sha256": commitment.agreement_sha256, "signed_name": name})
+    return commitment
+
+
+# --- what the provider tells us ---------------------------------------------------------------------------------
+
+
+def _payment_locked(data: PaymentData, provider: PaymentProvider) -> tuple[Payment, Investment] | None:
+    """The payment the provider speaks of, and its investment, locked investment first (the order every
+    service here takes: investment, then payment)."""
+    found = (Payment.objects.filter(provider=provider.name, provider_id=data.provider_id).first()
+             or Payment.objects.filter(key=data.metadata.get("payment", "") or "-").first())
+    if found is None:
+        return None
+    investment = Investment.objects.select_for_update().get(commitment__pk=found.commitment_id)
+    return Payment.objects.select_for_update().get(pk=found.pk), investment
+
+
+def _reverse_ledger(commitment: Commitment, now: datetime) -> None:
+    """Take the commitment out of the investor's Regulation Crowdfunding ledger (once)."""
+    record = commitment.ledger_record
+    if not InvestmentRecord.objects.filter(reverses=record).exists():
+        InvestmentRecord.objects.create(user=record.user, amount=-record.amount, currency=record.currency,
+                                        exemption=record.exemption, offering=record.offering, occurred_at=now,
+                                        reverses=record)
+
+
+def _set_state(investment: Investment, state: str) -> None:
+    investment.state = state
+    investment.save(update_fields=["state", "updated_at"])
+
+
+def _flag(commitment: Commitment, reason: str, now: datetime) -> None:
+    commitment.flagged_at = now
+    commitment.flag_reason = reason[:200]
+    commitment.save(update_fields=["flagged_at", "flag_reason"])
+
+
+@transaction.atomic
+def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime | None = None) -> Payment | None:
+    """Bring our payment and its commitment up to what the provider says. Moves only forward: a succeeded
+    payment stays succeeded, a bank debit that failed stays failed; a declined card may be tried again."""
+    now = now or timezone.now()
+    locked = _payment_locked(data, provider)
+    if locked is None:
+        return None  # not ours (another platform on the same account) or not written yet
+    payment, investment = locked
+    if not payment.provider_id:
+        payment.provider_id = data.provider_id
+        payment.client_secret = data.client_secret
+        payment.save(update_fields=["provider_id", "client_secret", "updated_at"])
+    commitment = Commitment.objects.select_related("investment__round", "ledger_record").get(pk=payment.commitment_id)
+    current, new = payment.status, data.status
+    if current == new or current in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+        return payment
+    bank = payment.method != "card"
+    if current == PaymentStatus.FAILED and (bank or new != PaymentStatus.SUCCEEDED):
+        return payment
+    if current == PaymentStatus.PROCESSING and new == PaymentStatus.REQUIRES_PAYMENT:
+        return payment
+    payment.status = new
+    payment.failure_code, payment.failure_message = data.failure_code[:60], data.failure_message[:300]
+    if new == PaymentStatus.SUCCEEDED:
+        payment.succeeded_at = now
+    payment.save()
+    round = commitment.investment.round
+    if new == PaymentStatus.PROCESSING and investment.state == InvestmentState.PENDING_PAYMENT:
+        _set_state(investment, InvestmentState.PROCESSING)
+    elif new == PaymentStatus.SUCCEEDED:
+        EscrowEntry.objects.create(round=round, payment=payment, kind=EscrowEntryKind.HOLD, amount=payment.amount,
+                                   currency=payment.currency, provider_ref=payment.provider_id or "")
+        _queue_after_commit("escrow_hold", payment.pk)
+        if investment.state in (InvestmentState.PENDING_PAYMENT, InvestmentState.PROCESSING):
+            _set_state(investment, InvestmentState.FUNDED)
+            _queue_after_commit("document_receipt_generate", payment.pk)
+        else:
+            # Paid after the commitment stopped being live (cancelled, or the round closed or failed): the money
+            # is not the issuer's, so it goes straight back.
+            reason = RefundReason.CANCELLED if investment.state == InvestmentState.CANCELLED else RefundReason.NOT_ACCEPTED
+            refund_request(payment=payment, reason=reason)
+    elif new == PaymentStatus.FAILED and current == PaymentStatus.PROCESSING:
+        # A bank debit that did not go through: the commitment is reversed and compliance hears of it.
+        if investment.state in LIVE:
+            _set_state(investment, InvestmentState.REVERSED)
+            _reverse_ledger(commitment, now)
+        _flag(commitment, f"Bank debit failed: {data.failure_code or 'unknown reason'}", now)
+    elif new == PaymentStatus.CANCELED and investment.state == InvestmentState.PENDING_PAYMENT:
+        _set_state(investment, InvestmentState.CANCELLED)
+        _reverse_ledger(commitment, now)
+    audit_record(actor=Actor.system(), action="payments.payment_status", target=payment, company_id=round.company_id,
+                 changes={"from": current, "to": new, "provider": provider.name})
+    return payment
+
+
+def _queue_after_commit(task_name: str, *args: object) -> None:
+    """Run a Celery task of `payments.tasks` once the current transaction commits (never for a rollback)."""
+    from payments import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+@transaction.atomic
+def refund_apply(*, data: RefundData, provider: PaymentProvider, now: datetime | None = None) -> Refund | None:
+    now = now or timezone.now()
+    found = (Refund.objects.filter(provider_id=data.provider_id).first()
+             or Refund.objects.filter(payment__provider=provider.name, payment__provider_id=data.payment_id).exclude(
+                 status=RefundStatus.FAILED).first())
+    if found is None:
+        return None
+    investment = Investment.objects.select_for_update().get(commitment__payments__refunds__pk=found.pk)
+    refund = Refund.objects.select_for_update().select_related("payment__commitment").get(pk=found.pk)
+    if refund.status == RefundStatus.SUCCEEDED:
+        return refund
+    refund.provider_id = refund.provider_id or data.provider_id
+    refund.status = data.status
+    if data.status == RefundStatus.SUCCEEDED:
+        refund.succeeded_at = now
+        payment = refund.payment
+        EscrowEntry.objects.get_or_create(
+            payment=payment, kind=EscrowEntryKind.RETURN,
+            defaults={"round_id": payment.commitment.investment.round_id, "amount": refund.amount,
+                      "currency": refund.currency, "provider_ref": data.provider_id})
+        _queue_after_commit("escrow_return", refund.pk)
+        if investment.state == InvestmentState.CANCELLED:
+            _set_state(investment, InvestmentState.REFUNDED)
+    refund.save()
+    return refund
+
+
+@transaction.atomic
+def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime | None = None) -> Dispute | None:
+    """A card dispute or a returned bank debit: the money leaves escrow and the commitment is reversed, once."""
+    now = now or timezone.now()
+    found = Payment.objects.filter(provider=provider.name, provider_id=data.payment_id).first()
+    if found is None:
+        return None
+    investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_id)
+    payment = Payment.objects.select_for_update().get(pk=found.pk)
+    dispute, created = Dispute.objects.get_or_create(
+        provider_id=data.provider_id,
+        defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
+                  "status": data.status})
+    if not created:
+        if dispute.status != data.status:
+            dispute.status = data.status
+            dispute.save(update_fields=["status"])
+        return dispute
+    commitment = Commitment.objects.select_related("ledger_record").get(pk=payment.commitment_id)
+    if investment.state == InvestmentState.ACCEPTED:
+        _flag(commitment, f"Disputed after the close ({data.reason}); the shares stand until resolved", now)
+    else:
+        if investment.state in LIVE or investment.state == InvestmentState.CANCELLED:
+            _set_state(investment, InvestmentState.REVERSED)
+            _reverse_ledger(commitment, now)
+        if EscrowEntry.objects.filter(payment=payment, kind=EscrowEntryKind.HOLD).exists():
+            EscrowEntry.objects.get_or_create(
+                payment=payment, kind=EscrowEntryKind.RETURN,
+                defaults={"round_id": investment.round_id, "amount": data.amount, "currency": data.currency,
+                          "provider_ref": data.provider_id})
+            _queue_after_commit("escrow_return_dispute", dispute.pk)
+        _flag(commitment, f"Payment disputed: {data.reason}", now)
+    audit_record(actor=Actor.system(), action="payments.dispute", target=payment,
+                 company_id=investment.round.company_id, changes={"reason": data.reason, "amount": str(data.amount)})
+    return dispute
+
+
+# --- refunds ---------------------------------------------------------------------------------------------------
+
+
+def refund_request(*, payment: Payment, reason: str) -> Refund:
+    """Ask for the payment's money back; the caller holds a transaction. A second request returns the first
+    refund (one live refund per payment, by a unique constraint)."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    existing = payment.refunds.exclude(status=RefundStatus.FAILED).first()
+    if existing is not None:
+        return existing
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise ValidationError(_("Only a payment that went through can be refunded."))
+    refund = Refund.objects.create(payment=payment, key=f"ref_{uuid.uuid4().hex}", amount=payment.amount,
+                                   currency=payment.currency, reason=reason)
+    _queue_after_commit("refund_submit", refund.pk)
+    return refund
+
+
+def refund_submit_outside_transaction(*, refund: Refund, provider: PaymentProvider) -> Refund:
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("refund_submit_outside_transaction must not run inside a database transaction")
+    refund.refresh_from_db()
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    data = provider.refund_create(payment_id=refund.payment.provider_id or "", amount=refund.amount,
+                                  idempotency_key=refund.key)
+    return refund_apply(data=data, provider=provider) or refund
+
+
+# --- the investor changes their mind ---------------------------------------------------------------------------
+
+
+def _commitment_locked(commitment: Commitment) -> tuple[Commitment, Investment]:
+    commitment = Commitment.objects.select_related("ledger_record", "investment__round__company").get(pk=commitment.pk)
+    investment = Investment.objects.select_for_update().select_related("round").get(pk=commitment.investment_id)
+    return commitment, investment
+
+
+def _withdraw(commitment: Commitment, investment: Investment, reason: str, now: datetime) -> list[Payment]:
+    """Cancel a live commitment: out of the round and the investor's ledger; money back if any was paid.
+    Returns the unpaid payments whose intent must be cancelled at the provider after commit."""
+    _set_state(investment, InvestmentState.CANCELLED)
+    _reverse_ledger(commitment, now)
+    commitment.cancelled_at, commitment.cancel_reason = now, reason
+    commitment.save(update_fields=["cancelled_at", "cancel_reason"])
+    to_cancel = []
+    for payment in commitment.payments.select_for_update().order_by("pk"):
+        if payment.status == PaymentStatus.SUCCEEDED:
+            refund_request(payment=payment, reason=reason)
+        elif payment.status == PaymentStatus.REQUIRES_PAYMENT:
+            to_cancel.append(payment)
+        # processing: the bank debit is on its way; when it settles payment_apply sends it back.
+    for payment in to_cancel:
+        if payment.provider_id:
+            _queue_after_commit("payment_cancel", payment.pk)
+    return to_cancel
+
+
+@transaction.atomic
+def commitment_cancel(*, actor: Actor, commitment: Commitment, now: datetime | None = None) -> Commitment:
+    """The investor cancels, for any reason, until the cut-off before the deadline; the money comes back."""
+    now = now or timezone.now()
+    commitment, investment = _commitment_locked(commitment)
+    if actor.user is None or commitment.investor_id != actor.user.pk:
+        raise PermissionDenied(_("You can cancel only your own commitments."))
+    if investment.state not in LIVE:
+        raise ValidationError(_("This commitment is %(state)s and cannot be cancelled.")
+                              % {"state": investment.get_state_display().lower()})
+    if investment.round.state not in (RoundState.OPEN, RoundState.CLOSING):
+        raise ValidationError(_("The round has closed; the commitment is final."))
+    cutoff = cancellation_cutoff(investment.round)
+    if cutoff is not None and now >= cutoff:
+        raise ValidationError(_("Commitments became final 48 hours before the deadline; it can no longer be cancelled."))
+    _withdraw(commitment, investment, RefundReason.CANCELLED, now)
+    audit_record(actor=actor, action="payments.commitment_cancel", target=commitment,
+                 company_id=investment.round.company_id, changes={"amount": str(investment.amount)})
+    return commitment
+
+
+@transaction.atomic
+def commitment_decline(*, actor: Actor, commitment: Commitment, now: datetime | None = None) -> Commitment:
+    """The company turns a commitment down before the close; the investor's money comes back."""
+    now = now or timezone.now()
+    commitment, investment = _commitment_locked(commitment)
+    equity_services._require_editor(actor, investment.round.company)
+    if investment.state not in LIVE:
+        raise ValidationError(_("This commitment is %(state)s.") % {"state": investment.get_state_display().lower()})
+    _withdraw(commitment, investment, RefundReason.DECLINED, now)
+    audit_record(actor=actor, action="payments.commitment_decline", target=commitment,
+                 company_id=investment.round.company_id, changes={"amount": str(investment.amount)})
+    return commitment
+
+
+# --- material changes and early close (Regulation Crowdfunding) -------------------------------------------------
+
+
+@transaction.atomic
+def round_announce_material_change(*, actor: Actor, round: Round, summary: str,
+                                   now: datetime | None = None) -> int:
+    """The company tells investors of a material change to the terms; each live commitment must be reconfirmed
+    within the set number of business days or it is cancelled and refunded. Returns how many were asked."""
+    now = now or timezone.now()
+    round = Round.objects.select_for_update().select_related("company").get(pk=round.pk)
+    equity_services._require_editor(actor, round.company)
+    if round.state != RoundState.OPEN:
+        raise ValidationError(_("Only an open round's investors can be asked to reconfirm."))
+    summary = summary.strip()
+    if len(summary) < 10:
+        raise ValidationError({"summary": _("Describe the change so investors can decide.")})
+    reconfirm_by = rules.add_business_days(now, settings.REG_CF_RECONFIRM_BUSINESS_DAYS)
+    commitments = Commitment.objects.filter(investment__round=round, investment__state__in=LIVE)
+    asked = commitments.update(reconfirm_by=reconfirm_by, reconfirmed_at=None)
+    audit_record(actor=actor, action="payments.material_change", target=round, company_id=round.company_id,
+                 changes={"summary": summary, "reconfirm_by": reconfirm_by.isoformat(), "commitments": asked})
+    _queue_after_commit("round_notify", round.pk, "material_change", summary)
+    return asked
+
+
+@transaction.atomic
+def commitment_reconfirm(*, actor: Actor, commitment: Commitment, now: datetime | None = None) -> Commitment:
+    now = now or timezone.now()
+    commitment, investment = _commitment_locked(commitment)
+    if actor.user is None or commitment.investor_id != actor.user.pk:
+        raise PermissionDenied(_("Only the investor can reconfirm."))
+    if commitment.reconfirm_by is None or commitment.reconfirmed_at is not None:
+        return commitment
+    if investment.state not in LIVE or now >= commitment.reconfirm_by:
+        raise ValidationError(_("The time to reconfirm has passed; the commitment was cancelled."))
+    commitment.reconfirmed_at = now
+    commitment.save(update_fields=["reconfirmed_at"])
+    audit_record(actor=actor, action="payments.commitment_reconfirm", target=commitment,
+                 company_id=investment.round.company_id)
+    return commitment
+
+
+def commitments_expire_unconfirmed(*, now: datetime | None = None) -> int:
+    """Cancel and refund every commitment whose time to reconfirm has passed. Returns how many."""
+    now = now or timezone.now()
+    expired = 0
+    due = Commitment.objects.filter(reconfirm_by__lte=now, reconfirmed_at__isnull=True,
+                                    investment__state__in=LIVE).order_by("pk").values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            commitment, investment = _commitment_locked(Commitment(pk=pk))
+            if investment.state not in LIVE or commitment.reconfirmed_at is not None:
+                continue
+            _withdraw(commitment, investment, RefundReason.NOT_RECONFIRMED, now)
+            audit_record(actor=Actor.system(), action="payments.commitment_not_reconfirmed", target=commitment,
+                         company_id=investment.round.company_id)
+            expired += 1
+    return expired
+
+
+@transaction.atomic
+def round_close_early(*, actor: Actor, round: Round, closes_on: object, now: datetime | None = None) -> Round:
+    """Move a Regulation Crowdfunding round's deadline earlier (227.304(b)); investors are told now."""
+    now = now or timezone.now()
+    round = Round.objects.select_for_update().select_related("company").get(pk=round.pk)
+    equity_services._require_editor(actor, round.company)
+    if not isinstance(closes_on, date):
+        raise ValidationError({"closes_on": _("Enter the new deadline.")})
+    if round.state != RoundState.OPEN:
+        raise ValidationError(_("Only an open round can close early."))
+    refusal = rules.early_close_refusal(
+        opened_at=round.opened_at, now=now, current_deadline=round_deadline(round),
+        new_deadline=rules.deadline_of(closes_on),
+        rules=rules.EarlyCloseRules(min_open_days=settings.REG_CF_EARLY_CLOSE_MIN_OPEN_DAYS,
+                                    notice_business_days=settings.REG_CF_EARLY_CLOSE_NOTICE_BUSINESS_DAYS))
+    messages = {
+        rules.NOT_OPEN: _("The round has not been opened."),
+        rules.NOT_EARLIER: _("The new deadline must be earlier than the current one."),
+        rules.OPEN_TOO_SHORT: _("The round must have been open at least %(n)s days by the new deadline.")
+        % {"n": settings.REG_CF_EARLY_CLOSE_MIN_OPEN_DAYS},
+        rules.NOTICE_TOO_SHORT: _("Investors must be told at least %(n)s business days before the new deadline.")
+        % {"n": settings.REG_CF_EARLY_CLOSE_NOTICE_BUSINESS_DAYS},
+    }
+    if refusal is not None:
+        raise ValidationError({"closes_on": messages[refusal]})
+    old = round.closes_on
+    round.closes_on = closes_on
+    round.save(update_fields=["closes_on"])
+    audit_record(actor=actor, action="payments.round_close_early", target=round, company_id=round.company_id,
+                 changes={"closes_on": [str(old), str(closes_on)]})
+    _queue_after_commit("round_notify", round.pk, "early_close", str(closes_on))
+    return round
+
+
+# --- the close, and a round that fails ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def round_close(*, actor: Actor, round: Round, now: datetime | None = None) -> Round:
+    """Close the round with the investors' money: commitments never paid are cancelled, the equity close issues
+    the funded ones' shares (one transaction with everything else), and the escrow releases their money to the
+    issuer; the investors hear of it by e-mail. A Regulation Crowdfunding round closes only at its deadline."""
+    now = now or timezone.now()
+    Company.objects.select_for_update().filter(pk=round.company_id).get()
+    round = Round.objects.select_for_update().select_related("company").get(pk=round.pk)
+    equity_services._require_editor(actor, round.company)
+    deadline = round_deadline(round)
+    if round.exemption == eligibility.REG_CF and deadline is not None and now < deadline:
+        raise ValidationError(_("A Regulation Crowdfunding round closes at its deadline (%(deadline)s) or after an "
+                                "early close announced to investors.") % {"deadline": round.closes_on})
+    if round.exemption == eligibility.REG_CF and round.opened_at is not None and round.closes_on is not None:
+        from equity.selectors import round_raised
+
+        if round_raised(round=round) < round.target_amount and round.closes_on < _planned_deadline(round):
+            raise ValidationError(_("The round closed early, so it must have reached its target."))
+    unpaid = Commitment.objects.filter(investment__round=round, investment__state=InvestmentState.PENDING_PAYMENT)
+    for commitment in unpaid.order_by("pk"):
+        locked, investment = _commitment_locked(commitment)
+        _withdraw(locked, investment, RefundReason.NOT_ACCEPTED, now)
+    round = equity_services.round_close(actor=actor, round=round, closing_date=timezone.localdate(now))
+    accepted = EscrowEntry.objects.filter(
+        round=round, kind=EscrowEntryKind.HOLD,
+        payment__commitment__investment__state=InvestmentState.ACCEPTED).aggregate(total=Sum("amount"))["total"]
+    if accepted:
+        EscrowEntry.objects.create(round=round, kind=EscrowEntryKind.RELEASE, amount=accepted,
+                                   currency=round.currency)
+        _queue_after_commit("escrow_release", round.pk)
+    _queue_after_commit("round_closed_documents_and_mail", round.pk)
+    return round
+
+
+def _planned_deadline(round: Round) -> date:
+    """The deadline the round opened with, from the audit log of early closes (the first one moved it)."""
+    from compliance.models import AuditEvent
+
+    event = AuditEvent.objects.filter(action="payments.round_close_early", target_id=str(round.pk)).order_by(
+        "created_at").first()
+    if event is None or round.closes_on is None:
+        return round.closes_on or date.max
+    return date.fromisoformat(event.changes["closes_on"][0])
+
+
+@transaction.atomic
+def round_fail(*, actor: Actor, round: Round, now: datetime | None = None) -> Round:
+    """Cancel a round that took investors' money: every live commitment is cancelled and refunded, then the
+    equity round is cancelled."""
+    now = now or timezone.now()
+    round = Round.objects.select_for_update().select_related("company").get(pk=round.pk)
+    equity_services._require_editor(actor, round.company)
+    for commitment in Commitment.objects.filter(investment__round=round, investment__state__in=LIVE).order_by("pk"):
+        locked, investment = _commitment_locked(commitment)
+        _withdraw(locked, investment, RefundReason.ROUND_FAILED, now)
+    round = equity_services.round_cancel(actor=actor, round=round)
+    _queue_after_commit("round_notify", round.pk, "cancelled", "")
+    return round
+
+
+# --- escrow -----------------------------------------------------------------------------------------------------
+
+
+def escrow_release_outside_transaction(*, round: Round, agent: EscrowAgent) -> EscrowEntry | None:
+    """Pay the issuer what the close released (once: the release's row carries the agent's reference)."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("escrow_release_outside_transaction must not run inside a database transaction")
+    entry = EscrowEntry.objects.filter(round=round, kind=EscrowEntryKind.RELEASE).first()
+    if entry is None or entry.provider_ref:
+        return entry
+    payout = agent.release(account=escrow_account(round), amount=entry.amount, currency=entry.currency,
+                           destination=issuer_payout_destination(round.company),
+                           idempotency_key=f"release-round-{round.pk}")
+    EscrowEntry.objects.filter(pk=entry.pk, provider_ref="").update(provider_ref=payout.provider_id)
+    entry.refresh_from_db()
+    return entry
+
+
+def issuer_payout_destination(company: Company) -> str:
+    """The company's payout account at the provider. The sandbox invents one; with Stripe the company must have
+    connected its account before its round can close with investors' money."""
+    account = IssuerAccount.objects.filter(company=company, provider=settings.PAYMENTS_PROVIDER).first()
+    if account is not None:
+        return account.account_id
+    if settings.PAYMENTS_PROVIDER == "sandbox":
+        return f"acct_sandbox_{company.pk}"
+    raise ProviderError(f"{company} has no payout account with {settings.PAYMENTS_PROVIDER}", code="no_payout_account")
+
+
+@dataclass(frozen=True)
+class EscrowBalance:
+    funded: Decimal
+    released: Decimal
+    returned: Decimal
+
+    @property
+    def held(self) -> Decimal:
+        return self.funded - self.released - self.returned
+
+
+def escrow_balance(*, round: Round) -> EscrowBalance:
+    rows = EscrowEntry.objects.filter(round=round).values("kind").annotate(total=Sum("amount"))
+    totals = {row["kind"]: row["total"] for row in rows}
+    return EscrowBalance(funded=totals.get(EscrowEntryKind.HOLD, Decimal(0)),
+                         released=totals.get(EscrowEntryKind.RELEASE, Decimal(0)),
+                         returned=totals.get(EscrowEntryKind.RETURN, Decimal(0)))
+
+
+# --- webhooks and reconciliation ---------------------------------------------------------------------------------
+
+
+def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str) -> WebhookEvent | None:
+    """Verify, store raw under (provider, event id), queue processing. Returns None for a replay already stored.
+    Raises InvalidSignature (nothing stored) when the signature does not verify."""
+    event = provider.webhook_event(payload=payload, signature=signature)
+    stored, created = WebhookEvent.objects.get_or_create(
+        provider=provider.name, event_id=event.event_id,
+        defaults={"type": event.type, "payload": dict(event.payload)})
+    if not created:
+        return None
+    _queue_after_commit("webhook_process", stored.pk)
+    return stored
+
+
+def webhook_process(*, event: WebhookEvent, provider: PaymentProvider) -> None:
+    """Act on a stored event. Safe to run any number of times, in any order with other events."""
+    from payments.providers.stripe import webhook_event_from_payload
+
+    data = webhook_event_from_payload(event.payload, provider.name)
+    try:
+        if data.payment is not None:
+            payment_apply(data=data.payment, provider=provider)
+        if data.refund is not None:
+            refund_apply(data=data.refund, provider=provider)
+        if data.dispute is not None:
+            dispute_apply(data=data.dispute, provider=provider)
+    except (ValidationError, ProviderError) as error:
+        WebhookEvent.objects.filter(pk=event.pk).update(error=str(error)[:2000])
+        raise
+    WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error="")
+
+
+def payments_reconcile(*, provider: PaymentProvider, now: datetime | None = None) -> int:
+    """Ask the provider about every payment of the last window and apply what it says: a payment whose webhook
+    never came (or whose worker died before saving it) is settled here. Returns how many changed."""
+    now = now or timezone.now()
+    changed = 0
+    for data in provider.payments_since(now - settings.PAYMENTS_RECONCILE_WINDOW):
+        if "payment" not in data.metadata:
+            continue
+        before = Payment.objects.filter(key=data.metadata["payment"]).values_list("status", "provider_id").first()
+        if before is None or (before[0] == data.status and before[1] == data.provider_id):
+            continue
+        payment_apply(data=data, provider=provider, now=now)
+        changed += 1
+    return changed
