@@ -17,7 +17,8 @@ def payment_provider(name: str | None = None) -> PaymentProvider:
         from payments.providers.stripe import StripeProvider
 
         return StripeProvider(api_key=settings.STRIPE_SECRET_KEY, webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
-                              api_base=settings.STRIPE_API_BASE or None)
+                              api_base=settings.STRIPE_API_BASE or None,
+                              localstripe=bool(settings.STRIPE_API_BASE))
     raise ValueError(f"unknown payment provider {name!r}")
 
 
