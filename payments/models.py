@@ -25,7 +25,6 @@ from payments.choices import (
 )
 
 
-
 class Commitment(models.Model):
     investment = models.OneToOneField("equity.Investment", on_delete=models.PROTECT, related_name="commitment")
     investor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="commitments")
@@ -81,6 +80,7 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.REQUIRES_PAYMENT)
     client_secret = models.CharField(max_length=200, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
     failure_code = models.CharField(max_length=60, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)

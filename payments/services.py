@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,8 +43,17 @@ from equity import services as equity_services
 from equity.choices import InvestmentSource, InvestmentState, RoundState
 from equity.models import Investment, Round, Stakeholder
 from payments import rules
-from payments.choices import EscrowEntryKind, PaymentStatus, RefundReason, RefundStatus
-from payments.models import Commitment, Dispute, EscrowEntry, IssuerAccount, Payment, Refund, WebhookEvent
+from payments.choices import DocumentKind, EscrowEntryKind, PaymentStatus, RefundReason, RefundStatus
+from payments.models import (
+    Commitment,
+    Dispute,
+    Document,
+    EscrowEntry,
+    IssuerAccount,
+    Payment,
+    Refund,
+    WebhookEvent,
+)
 from payments.providers.base import (
     DisputeData,
     EscrowAgent,
@@ -246,6 +256,7 @@ def commitment_sign(*, actor: Actor, commitment: Commitment, signed_name: str, a
     commitment.signed_ip = actor.ip_address
     commitment.agreement_sha256 = hashlib.sha256(agreement_pdf).hexdigest()
     commitment.save(update_fields=["signed_name", "signed_at", "signed_ip", "agreement_sha256"])
+    document_signed_agreement_create(commitment=commitment)
     audit_record(actor=actor, action="payments.agreement_sign", target=commitment,
                  company_id=commitment.investment.round.company_id,
                  changes={"sha256": commitment.agreement_sha256, "signed_name": name})
@@ -310,6 +321,7 @@ def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime
         return payment
     payment.status = new
     payment.failure_code, payment.failure_message = data.failure_code[:60], data.failure_message[:300]
+    payment.last4 = data.method_last4 or payment.last4
     if new == PaymentStatus.SUCCEEDED:
         payment.succeeded_at = now
     payment.save()
@@ -761,3 +773,115 @@ def payments_reconcile(*, provider: PaymentProvider, now: datetime | None = None
         payment_apply(data=data, provider=provider, now=now)
         changed += 1
     return changed
+
+
+# --- documents ---------------------------------------------------------------------------------------------------
+
+
+def _company_data(company: Company) -> Any:
+    from payments import documents
+
+    return documents.CompanyData(legal_name=company.legal_name, jurisdiction=company.get_jurisdiction_display())
+
+
+def _investor_data(user: User) -> Any:
+    from payments import documents
+
+    application = KycApplication.objects.filter(user=user).first()
+    if application is None:
+        return documents.InvestorData(legal_name=user.get_full_name() or user.email, email=user.email, address="",
+                                      country="")
+    address = "\n".join(part for part in [
+        application.address_line1, application.address_line2,
+        " ".join(p for p in [application.city, application.region, application.postal_code] if p)] if part)
+    return documents.InvestorData(legal_name=application.legal_name or user.email, email=user.email, address=address,
+                                  country=str(getattr(application.country_of_residence, "name", "") or ""))
+
+
+def _round_terms(round: Round) -> Any:
+    from payments import documents
+
+    if round.kind == "safe":
+        return documents.SafeTerms(instrument=round.instrument, valuation_cap=round.valuation_cap,
+                                   discount=round.discount, mfn=round.mfn, pro_rata=round.pro_rata)
+    return documents.PricedTerms(share_class=round.series_name or round.name, price_per_share=round.price_per_share,
+                                 pre_money_valuation=round.pre_money_valuation)
+
+
+def agreement_data(commitment: Commitment) -> Any:
+    from payments import documents
+
+    investment = commitment.investment
+    round = investment.round
+    return documents.AgreementData(
+        company=_company_data(round.company), round_name=round.name, terms=_round_terms(round),
+        exemption=round.exemption, investor=_investor_data(commitment.investor), amount=investment.amount,
+        currency=investment.currency, commitment_reference=commitment.reference, created_at=commitment.created_at,
+        cancellation_cutoff=cancellation_cutoff(round), offering_deadline=round.closes_on)
+
+
+def agreement_pdf(commitment: Commitment) -> bytes:
+    """The unsigned subscription agreement of a commitment: the same bytes every time for the same commitment."""
+    from payments import documents
+
+    return documents.subscription_agreement_pdf(agreement_data(commitment))
+
+
+def _document_store(commitment: Commitment, kind: str, pdf: bytes) -> Document:
+    from django.core.files.base import ContentFile
+
+    existing = Document.objects.filter(commitment=commitment, kind=kind).first()
+    if existing is not None:
+        return existing
+    document = Document(commitment=commitment, kind=kind, sha256=hashlib.sha256(pdf).hexdigest())
+    document.file.save(f"{commitment.reference}-{kind}.pdf", ContentFile(pdf), save=False)
+    document.save()
+    return document
+
+
+def document_signed_agreement_create(*, commitment: Commitment) -> Document:
+    from payments import documents
+
+    signature = documents.SignatureData(
+        typed_name=commitment.signed_name, signed_at=commitment.signed_at or timezone.now(),
+        ip_address=commitment.signed_ip or "unknown", agreement_sha256=commitment.agreement_sha256)
+    pdf = documents.signed_agreement_pdf(agreement_data(commitment), signature)
+    return _document_store(commitment, DocumentKind.AGREEMENT, pdf)
+
+
+def document_receipt_create(*, payment: Payment) -> Document:
+    from payments import documents
+
+    commitment = payment.commitment
+    round = commitment.investment.round
+    receipt = documents.ReceiptData(
+        receipt_number=f"R-{payment.pk:06d}", company=_company_data(round.company), round_name=round.name,
+        investor=_investor_data(commitment.investor), amount=payment.amount, currency=payment.currency,
+        method=payment.method, method_last4=payment.last4, provider_reference=payment.provider_id or payment.key,
+        paid_at=payment.succeeded_at or timezone.now(), commitment_reference=commitment.reference,
+        escrow_agent=_("the escrow agent of this offering"))
+    return _document_store(commitment, DocumentKind.RECEIPT, documents.payment_receipt_pdf(receipt))
+
+
+def document_certificate_create(*, commitment: Commitment) -> Document | None:
+    """The certificate of what an accepted commitment became at close: its shares, or its SAFE."""
+    from payments import documents
+
+    investment = commitment.investment
+    security = investment.security
+    if investment.state != InvestmentState.ACCEPTED or security is None:
+        return None
+    round = investment.round
+    company = _company_data(round.company)
+    if round.kind == "safe":
+        pdf = documents.safe_certificate_pdf(documents.SafeCertificateData(
+            certificate_number=security.security_ref, company=company, holder_name=investment.stakeholder.name,
+            purchase_amount=investment.amount, currency=investment.currency, terms=_round_terms(round),
+            issue_date=security.effective_date, exemption=round.exemption))
+    else:
+        pdf = documents.share_certificate_pdf(documents.CertificateData(
+            certificate_number=security.security_ref, company=company, holder_name=investment.stakeholder.name,
+            shares=security.quantity, share_class=security.share_class.name if security.share_class else "",
+            issue_date=security.effective_date, exemption=round.exemption,
+            par_value=security.share_class.par_value if security.share_class else None))
+    return _document_store(commitment, DocumentKind.CERTIFICATE, pdf)

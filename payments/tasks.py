@@ -138,6 +138,7 @@ def document_receipt_generate(payment_id: int) -> None:
     payment = Payment.objects.select_related("commitment__investor", "commitment__investment__round__company").get(
         pk=payment_id)
     commitment = payment.commitment
+    services.document_receipt_create(payment=payment)
     _mail(commitment.investor, "payment_received", {"payment": payment, "commitment": commitment,
                                                     "round": commitment.investment.round})
 
@@ -148,6 +149,9 @@ def round_closed_documents_and_mail(round_id: int) -> None:
     from payments.models import Commitment
 
     round = Round.objects.select_related("company").get(pk=round_id)
-    for commitment in Commitment.objects.filter(investment__round=round).select_related("investor", "investment"):
+    commitments = Commitment.objects.filter(investment__round=round).select_related(
+        "investor", "investment__stakeholder", "investment__security__share_class", "investment__round__company")
+    for commitment in commitments:
+        services.document_certificate_create(commitment=commitment)
         _mail(commitment.investor, "round_closed", {"round": round, "commitment": commitment,
                                                     "investment": commitment.investment})

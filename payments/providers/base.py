@@ -54,6 +54,7 @@ class PaymentData:
     client_secret: str = ""  # what the browser needs to confirm it (Stripe's Payment Element)
     failure_code: str = ""
     failure_message: str = ""
+    method_last4: str = ""  # the card's or bank account's last four digits, when the provider says
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ class SandboxProvider:
             provider_id=payment.provider_id, amount=payment.amount, currency=payment.currency, status=payment.status,
             method=payment.method, created_at=payment.created_at, metadata=dict(payment.metadata),
             client_secret=f"{payment.provider_id}_secret", failure_code=payment.failure_code,
-            failure_message=payment.failure_message)
+            failure_message=payment.failure_message, method_last4=payment.last4)
 
     def _refund_data(self, refund: SandboxRefund) -> RefundData:
         return RefundData(provider_id=refund.provider_id, payment_id=refund.payment.provider_id, amount=refund.amount,
