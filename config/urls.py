@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("companies.api.urls")),
     path("", include("compliance.api.urls")),
     path("", include("equity.api.urls")),
+    path("", include("payments.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("companies.urls")),
     path("", include("compliance.urls")),
+    path("", include("payments.urls")),
     path("", include("equity.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),

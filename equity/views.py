@@ -49,6 +49,7 @@ from equity.models import Investment, Round, Stakeholder
 from equity.ocf import selectors as ocf_selectors
 from equity.ocf import services as ocf_services
 from equity.ocf.forms import OcfImportForm
+from payments import services as payment_services
 
 
 def _as_of(request: AuthenticatedRequest) -> date:
@@ -486,8 +487,9 @@ def _round_context(membership: Membership, round: Round, investment_form: Invest
 ROUND_ACTIONS: dict[str, tuple[Callable[..., Round], Any]] = {
     "open": (services.round_open, gettext_lazy("The round is open.")),
     "start-closing": (services.round_start_closing, gettext_lazy("The round is closing: no new investments.")),
-    "close": (services.round_close, gettext_lazy("The round is closed and the cap table updated.")),
-    "cancel": (services.round_cancel, gettext_lazy("The round is cancelled.")),
+    # Closing and cancelling go through payments: they move the investors' money held in escrow with the ledger.
+    "close": (payment_services.round_close, gettext_lazy("The round is closed and the cap table updated.")),
+    "cancel": (payment_services.round_fail, gettext_lazy("The round is cancelled.")),
 }
 
 

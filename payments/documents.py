@@ -169,7 +169,7 @@ class ReceiptData:
     amount: Decimal
     currency: str
     method: str  # payments.providers.base.PaymentMethod: "card" or "us_bank_account"
-    method_last4: str  # "4242"
+    method_last4: str  # "4242", or "" when the provider did not say
     provider_reference: str  # the provider's payment id, e.g. Stripe's "pi_..."
     paid_at: datetime  # aware; also dates the PDF file
     commitment_reference: str
@@ -180,8 +180,8 @@ class ReceiptData:
         _check_aware(self.paid_at, "paid_at")
         if self.method not in (PaymentMethod.CARD, PaymentMethod.US_BANK_ACCOUNT):
             raise ValueError(f"Unknown payment method {self.method!r}.")
-        if not re.fullmatch(r"\d{4}", self.method_last4):
-            raise ValueError("method_last4 is the last four digits of the card or account number.")
+        if self.method_last4 and not re.fullmatch(r"\d{4}", self.method_last4):
+            raise ValueError("method_last4 is the last four digits of the card or account number, or empty.")
 
 
 @dataclass(frozen=True)

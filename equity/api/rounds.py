@@ -21,6 +21,7 @@ from equity import selectors, services
 from equity.api.serializers import CompanyScopedPrimaryKey
 from equity.choices import RoundKind, SafeInstrument
 from equity.models import Investment, Round, Stakeholder
+from payments import services as payment_services
 
 MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
 
@@ -127,8 +128,9 @@ class RoundDetail(APIView):
         return Response(RoundOutput(round).data)
 
 
+# Closing and cancelling go through payments: they move the investors' money held in escrow with the ledger.
 ROUND_ACTIONS = {"open": services.round_open, "start-closing": services.round_start_closing,
-                 "close": services.round_close, "cancel": services.round_cancel}
+                 "close": payment_services.round_close, "cancel": payment_services.round_fail}
 
 
 class RoundAction(APIView):

@@ -30,9 +30,9 @@ def test_the_close_issues_shares_releases_escrow_to_the_issuer_and_sends_certifi
     lumen, round = open_reg_cf_round(**SMALL)
     sam, ann = approved_investor(), approved_investor("Ann Park")
     paid = commit(sam, round, "5000", sandbox)
-    pay(paid, sandbox)
     services.commitment_sign(actor=Actor(user=sam), commitment=paid, signed_name="Sam Rivera",
                              agreement_pdf=services.agreement_pdf(paid))
+    pay(paid, sandbox)
     unpaid = commit(ann, round, "2000", sandbox)
     deadline = services.round_deadline(round)
     with pytest.raises(ValidationError, match="closes at its deadline"):

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from payments.choices import PaymentMethod
+
+
+class CommitForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount (USD)"), max_digits=20, decimal_places=2, min_value=Decimal("0.01"))
+    method = forms.ChoiceField(label=_("Pay by"), choices=PaymentMethod.choices, initial=PaymentMethod.CARD,
+                               widget=forms.RadioSelect)
+
+
+class SignForm(forms.Form):
+    signed_name = forms.CharField(label=_("Type your full legal name to sign"), max_length=200)
+    consent = forms.BooleanField(label=_("I have read the subscription agreement and agree to be bound by it."))
+
+
+class CardForm(forms.Form):
+    number = forms.CharField(label=_("Card number"), max_length=23,
+                             widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric",
+                                                           "placeholder": "4242 4242 4242 4242"}))
+
+
+class BankAccountForm(forms.Form):
+    routing_number = forms.CharField(label=_("Routing number"), max_length=9,
+                                     widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "110000000"}))
+    account_number = forms.CharField(label=_("Account number"), max_length=17,
+                                     widget=forms.TextInput(attrs={"inputmode": "numeric",
+                                                                   "placeholder": "000123456789"}))
+
+
+class MaterialChangeForm(forms.Form):
+    summary = forms.CharField(label=_("What changed"), widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Investors read this and must reconfirm within five business days."))
+
+
+class EarlyCloseForm(forms.Form):
+    closes_on = forms.DateField(label=_("New deadline"), widget=forms.DateInput(attrs={"type": "date"}))
