@@ -148,7 +148,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = "UTC"
 # Each capability adds its periodic tasks here (the chain scanner, payment reconciliation, KYC expiry, ...).
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Payments the platform never heard back about (a lost webhook, a worker that died) are settled from the
+    # provider's own records; commitments not reconfirmed in time after a material change are cancelled.
+    "payments-reconcile": {"task": "payments.tasks.payments_reconcile", "schedule": timedelta(minutes=10)},
+    "payments-expire-unconfirmed": {"task": "payments.tasks.commitments_expire_unconfirmed",
+                                    "schedule": timedelta(minutes=15)},
+    # The sandbox provider's bank debits settle, and its webhook events are delivered (a no-op with Stripe).
+    "payments-sandbox-settle": {"task": "payments.tasks.sandbox_settle", "schedule": timedelta(seconds=10)},
+    "payments-sandbox-deliver": {"task": "payments.tasks.sandbox_deliver", "schedule": timedelta(seconds=10)},
+}
 
 # --- accounts -------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
