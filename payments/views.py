@@ -170,30 +170,30 @@ def commitment_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                   _commitment_context(commitment, commitment.payments.all()[0], **forms), status=400)
 
 
-@login_required
-@require_POST
-def commitment_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+def _investor_action(request: AuthenticatedRequest, pk: int, service: Any, done: str) -> HttpResponse:
+    """Run one of the investor's services on their commitment; its refusal is shown as a message."""
     commitment = _my_commitment(request, pk)
     try:
-        services.commitment_cancel(actor=Actor.from_request(request), commitment=commitment)
+        service(actor=Actor.from_request(request), commitment=commitment)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("Your commitment is cancelled. Any money you paid is on its way back."))
+        messages.success(request, done)
     return redirect("payments:commitment", pk=pk)
+
+
+@login_required
+@require_POST
+def commitment_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    return _investor_action(request, pk, services.commitment_cancel,
+                            _("Your commitment is cancelled. Any money you paid is on its way back."))
 
 
 @login_required
 @require_POST
 def commitment_reconfirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    commitment = _my_commitment(request, pk)
-    try:
-        services.commitment_reconfirm(actor=Actor.from_request(request), commitment=commitment)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("Thank you: your commitment stands on the new terms."))
-    return redirect("payments:commitment", pk=pk)
+    return _investor_action(request, pk, services.commitment_reconfirm,
+                            _("Thank you: your commitment stands on the new terms."))
 
 
 def _document_response(document: Document) -> FileResponse:
@@ -301,36 +301,35 @@ def commitment_decline(request: AuthenticatedRequest, slug: str, pk: int, commit
     return redirect("payments:round_commitments", slug=slug, pk=pk)
 
 
-@login_required
-@require_POST
-def round_material_change(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+def _round_form_action(request: AuthenticatedRequest, slug: str, pk: int, form: Any, run: Any) -> HttpResponse:
+    """Validate a founder's one-field form and run the service with its value; errors become a message."""
     _, round = _round_for_team(request, slug, pk, edit=True)
-    form = MaterialChangeForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(list(form.errors["summary"]))
-        asked = services.round_announce_material_change(actor=Actor.from_request(request), round=round,
-                                                        summary=form.cleaned_data["summary"])
+            raise ValidationError([error for errors in form.errors.values() for error in errors])
+        done = run(Actor.from_request(request), round, form.cleaned_data)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("%(n)s investors were asked to reconfirm.") % {"n": asked})
+        messages.success(request, done)
     return redirect("payments:round_commitments", slug=slug, pk=pk)
+
+
+@login_required
+@require_POST
+def round_material_change(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    def run(actor: Actor, round: Round, data: dict[str, Any]) -> str:
+        asked = services.round_announce_material_change(actor=actor, round=round, summary=data["summary"])
+        return _("%(n)s investors were asked to reconfirm.") % {"n": asked}
+
+    return _round_form_action(request, slug, pk, MaterialChangeForm(request.POST), run)
 
 
 @login_required
 @require_POST
 def round_close_early(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    _, round = _round_for_team(request, slug, pk, edit=True)
-    form = EarlyCloseForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError(list(form.errors["closes_on"]))
-        services.round_close_early(actor=Actor.from_request(request), round=round,
-                                   closes_on=form.cleaned_data["closes_on"])
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("The new deadline is set and investors are told."))
-    return redirect("payments:round_commitments", slug=slug, pk=pk)
+    def run(actor: Actor, round: Round, data: dict[str, Any]) -> str:
+        services.round_close_early(actor=actor, round=round, closes_on=data["closes_on"])
+        return _("The new deadline is set and investors are told.")
 
+    return _round_form_action(request, slug, pk, EarlyCloseForm(request.POST), run)

@@ -75,3 +75,19 @@ def test_cancelling_from_the_portfolio_refunds(client_for) -> None:
     assert Investment.objects.get().amount == Decimal(700)
     other = approved_investor("Eve Other")
     assert client_for(other).post(f"/portfolio/commitments/{commitment.pk}/cancel/").status_code == 404
+
+
+def test_the_founder_announces_a_material_change_and_a_refused_early_close_says_why(client_for) -> None:
+    lumen, round = open_reg_cf_round()
+    client_for(approved_investor()).post(f"/invest/{round.pk}/", {"amount": "700", "method": "card"})
+    founder = client_for(lumen.owner.user)
+    base = f"/companies/{lumen.company.slug}/rounds/{round.pk}"
+    page = founder.post(f"{base}/material-change/", {"summary": "The valuation cap rises to $10M."}, follow=True)
+    assert "1 investors were asked to reconfirm." in page.content.decode()
+    assert Commitment.objects.get().reconfirm_by is not None
+    page = founder.post(f"{base}/close-early/", {"closes_on": "2020-01-01"}, follow=True)
+    assert "must have been open at least 21 days" in page.content.decode()
+    page = founder.post(f"{base}/close-early/", {"closes_on": ""}, follow=True)
+    assert "This field is required." in page.content.decode()
+    viewer = client_for(approved_investor("Eve Other"))
+    assert viewer.post(f"{base}/material-change/", {"summary": "Nothing real here."}).status_code == 403
