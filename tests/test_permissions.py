@@ -186,6 +186,37 @@ def cast_stakeholder(cast: Any) -> Any:
     return found
 
 
+def own(ok: int = 200) -> Callable[[str], int]:
+    """The investor's own commitment: anyone else signed in gets 404, as if it did not exist."""
+    return lambda role: 401 if role == "anonymous" else (ok if role == "investor" else 404)
+
+
+def cast_commitment(cast: Any, *, signed: bool = False) -> Any:
+    """The investor's $1,000 commitment to the cast round (approved, accredited by self-certification), made once
+    per test; its payment is not at the provider yet (the matrix runs inside a transaction, where the provider is
+    never called)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from compliance.models import KycApplication
+    from payments import services as payments
+    from payments.models import Commitment
+    from payments.providers import payment_provider
+
+    found = Commitment.objects.filter(investor=cast.investor).first()
+    if found is None:
+        KycApplication.objects.update_or_create(user=cast.investor, defaults={
+            "state": "approved", "legal_name": "Ivy Investor", "country_of_residence": "US", "region": "NY",
+            "accreditation": "self_certified", "submitted_at": timezone.now(), "decided_at": timezone.now(),
+            "approval_expires_at": timezone.now() + timedelta(days=300)})
+        found = payments.investment_commit(actor=Actor(user=cast.investor), round=cast_round(cast),
+                                           amount=Decimal(1_000), method="card", provider=payment_provider())
+    if signed and not found.signed_at:
+        found = payments.commitment_sign(actor=Actor(user=cast.investor), commitment=found, signed_name="Ivy Investor",
+                                         agreement_pdf=payments.agreement_pdf(found))
+    return found
+
+
 RULES = [
     Rule("home", "get", lambda c: "/", public),
     Rule("dashboard", "get", lambda c: "/dashboard/", page()),
@@ -342,6 +373,34 @@ RULES = [
     Rule("api-ocf-export", "get", lambda c: f"/api/v1/companies/{slug(c)}/ocf/", api(MEMBERS)),
     Rule("api-ocf-import", "post", lambda c: f"/api/v1/companies/{slug(c)}/ocf/import/", api(EDITORS, ok=400),
          data=lambda c, r: {}),  # no file: 400 for those allowed, before anything is read
+    # Investing: an investor's commitments are theirs alone; a commitment's documents are also its company team's.
+    Rule("api-commitments", "get", lambda c: "/api/v1/commitments/", api()),
+    Rule("api-commit", "post", lambda c: f"/api/v1/rounds/{cast_round(c).pk}/commitments/", api(ok=400),
+         data=lambda c, r: {"amount": "0", "method": "card"}, json=True),  # refused before anything is written
+    Rule("api-commitment", "get", lambda c: f"/api/v1/commitments/{cast_commitment(c).pk}/", own()),
+    # A one-letter signature is refused before anything is written (a real one asks the provider for the payment,
+    # which never happens inside the matrix's transaction).
+    Rule("api-commitment-sign", "post", lambda c: f"/api/v1/commitments/{cast_commitment(c).pk}/sign/", own(ok=400),
+         data=lambda c, r: {"signed_name": "I"}, json=True),
+    *[Rule(f"api-commitment-{action}", "post",
+           lambda c, action=action: f"/api/v1/commitments/{cast_commitment(c).pk}/{action}/", own())
+      for action in ("cancel", "reconfirm")],
+    Rule("api-commitment-pay", "post", lambda c: f"/api/v1/commitments/{cast_commitment(c).pk}/pay/", own(ok=400),
+         data=lambda c, r: {"number": "4242424242424242"}, json=True),  # unsigned: sign first
+    *[Rule(f"api-commitment-{name}", "get", lambda c, name=name: f"/api/v1/commitments/{cast_commitment(c).pk}/{name}/",
+           own()) for name in ("payments", "refunds")],
+    *[Rule(name, "get", lambda c, path=path: f"/api/v1/commitments/{cast_commitment(c, signed=True).pk}/{path}",
+           lambda role: 401 if role == "anonymous" else (200 if role in MEMBERS | {"investor"} else 404))
+      for name, path in (("api-commitment-documents", "documents/"), ("api-commitment-document",
+                                                                     "documents/agreement/"))],
+    Rule("api-round-commitments", "get",
+         lambda c: f"/api/v1/companies/{slug(c)}/rounds/{cast_round(c).pk}/commitments/", api(MEMBERS)),
+    Rule("api-commitment-decline", "post",
+         lambda c: f"/api/v1/companies/{slug(c)}/rounds/{cast_round(c).pk}/commitments/{cast_commitment(c).pk}/decline/",
+         api(EDITORS)),
+    # The payment provider's webhooks: anyone, signed in or not, reaches it; the signature is the proof (none: 400).
+    Rule("api-webhook", "post", lambda c: "/api/v1/webhooks/sandbox/", lambda role: 400, data=lambda c, r: {},
+         json=True),
     Rule("api-schema", "get", lambda c: "/api/v1/schema/", public),
     Rule("api-docs", "get", lambda c: "/api/v1/docs/", public),
     # Wallets: everyone signed in has their own; another person's wallet is not found (404), never shown or removed.
