@@ -191,24 +191,31 @@ def own(ok: int = 200) -> Callable[[str], int]:
     return lambda role: 401 if role == "anonymous" else (ok if role == "investor" else 404)
 
 
-def cast_commitment(cast: Any, *, signed: bool = False) -> Any:
-    """The investor's $1,000 commitment to the cast round (approved, accredited by self-certification), made once
-    per test; its payment is not at the provider yet (the matrix runs inside a transaction, where the provider is
-    never called)."""
+def approved_investor(cast: Any) -> Any:
+    """The investor, verified and accredited by self-certification: eligible for the cast round."""
     from datetime import timedelta
-    from decimal import Decimal
 
     from compliance.models import KycApplication
+
+    KycApplication.objects.update_or_create(user=cast.investor, defaults={
+        "state": "approved", "legal_name": "Ivy Investor", "country_of_residence": "US", "region": "NY",
+        "accreditation": "self_certified", "submitted_at": timezone.now(), "decided_at": timezone.now(),
+        "approval_expires_at": timezone.now() + timedelta(days=300)})
+    return cast.investor
+
+
+def cast_commitment(cast: Any, *, signed: bool = False) -> Any:
+    """The investor's $1,000 commitment to the cast round, made once per test; the provider has not been asked for
+    its payment (the matrix runs inside a transaction, where the provider is never called)."""
+    from decimal import Decimal
+
     from payments import services as payments
     from payments.models import Commitment
     from payments.providers import payment_provider
 
     found = Commitment.objects.filter(investor=cast.investor).first()
     if found is None:
-        KycApplication.objects.update_or_create(user=cast.investor, defaults={
-            "state": "approved", "legal_name": "Ivy Investor", "country_of_residence": "US", "region": "NY",
-            "accreditation": "self_certified", "submitted_at": timezone.now(), "decided_at": timezone.now(),
-            "approval_expires_at": timezone.now() + timedelta(days=300)})
+        approved_investor(cast)
         found = payments.investment_commit(actor=Actor(user=cast.investor), round=cast_round(cast),
                                            amount=Decimal(1_000), method="card", provider=payment_provider())
     if signed and not found.signed_at:
@@ -375,8 +382,10 @@ RULES = [
          data=lambda c, r: {}),  # no file: 400 for those allowed, before anything is read
     # Investing: an investor's commitments are theirs alone; a commitment's documents are also its company team's.
     Rule("api-commitments", "get", lambda c: "/api/v1/commitments/", api()),
-    Rule("api-commit", "post", lambda c: f"/api/v1/rounds/{cast_round(c).pk}/commitments/", api(ok=400),
-         data=lambda c, r: {"amount": "0", "method": "card"}, json=True),  # refused before anything is written
+    # Anyone signed in may try to commit; only the verified investor is eligible (the others: 400).
+    Rule("api-commit", "post", lambda c: f"/api/v1/rounds/{cast_round(c).pk}/commitments/",
+         lambda role: 401 if role == "anonymous" else (201 if role == "investor" else 400),
+         data=lambda c, r: approved_investor(c) and {"amount": "1000", "method": "card"}, json=True),
     Rule("api-commitment", "get", lambda c: f"/api/v1/commitments/{cast_commitment(c).pk}/", own()),
     # A one-letter signature is refused before anything is written (a real one asks the provider for the payment,
     # which never happens inside the matrix's transaction).

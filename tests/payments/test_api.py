@@ -29,7 +29,7 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.providers.sandbox import CARD_DECLINED_FUNDS, CARD_SUCCEEDS, SandboxProvider
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory
 from tests.payments.conftest import approved_investor, open_reg_cf_round
 from tests.payments.localstripe import API_KEY, localstripe_url  # noqa: F401 (a fixture)
 
@@ -166,6 +166,15 @@ def test_a_commitment_outside_the_rules_is_refused_and_writes_nothing(client_for
     assert response.status_code == 400
     assert list(response.json()) == [field]
     assert message in response.json()[field][0]
+    assert written() == (0, 0, 0, 0, 0)
+
+
+def test_an_investor_not_verified_is_refused_and_nothing_is_written(client_for) -> None:
+    _, round = open_reg_cf_round()
+    response = commit(client_for(UserFactory()), round, "500.00")
+    assert response.status_code == 400
+    # The key is the service's non-field key ("__all__" today); the message is what the investor reads.
+    assert list(response.json().values()) == [["Your identity verification must be approved before you can invest."]]
     assert written() == (0, 0, 0, 0, 0)
 
 
