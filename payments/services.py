@@ -270,7 +270,7 @@ def _payment_locked(data: PaymentData, provider: PaymentProvider) -> tuple[Payme
     """The payment the provider speaks of, and its investment, locked investment first (the order every
     service here takes: investment, then payment)."""
     found = (Payment.objects.filter(provider=provider.name, provider_id=data.provider_id).first()
-             or Payment.objects.filter(key=data.metadata.get("payment", "") or "-").first())
+             or Payment.objects.filter(provider=provider.name, key=data.metadata.get("payment", "") or "-").first())
     if found is None:
         return None
     investment = Investment.objects.select_for_update().get(commitment__pk=found.commitment_id)

@@ -290,7 +290,7 @@ def round_commitments_csv(request: AuthenticatedRequest, slug: str, pk: int) -> 
 @login_required
 @require_POST
 def commitment_decline(request: AuthenticatedRequest, slug: str, pk: int, commitment_pk: int) -> HttpResponse:
-    _, round = _round_for_team(request, slug, pk, edit=True)
+    _membership, round = _round_for_team(request, slug, pk, edit=True)
     commitment = get_object_or_404(Commitment, pk=commitment_pk, investment__round=round)
     try:
         services.commitment_decline(actor=Actor.from_request(request), commitment=commitment)
@@ -303,7 +303,7 @@ def commitment_decline(request: AuthenticatedRequest, slug: str, pk: int, commit
 
 def _round_form_action(request: AuthenticatedRequest, slug: str, pk: int, form: Any, run: Any) -> HttpResponse:
     """Validate a founder's one-field form and run the service with its value; errors become a message."""
-    _, round = _round_for_team(request, slug, pk, edit=True)
+    _membership, round = _round_for_team(request, slug, pk, edit=True)
     try:
         if not form.is_valid():
             raise ValidationError([error for errors in form.errors.values() for error in errors])

@@ -224,6 +224,11 @@ def cast_commitment(cast: Any, *, signed: bool = False) -> Any:
     return found
 
 
+def own_page(ok: int = 200) -> Callable[[str], int]:
+    """The investor's own page: anonymous is sent to log in, anyone else finds nothing (404)."""
+    return lambda role: 302 if role == "anonymous" else (ok if role == "investor" else 404)
+
+
 RULES = [
     Rule("home", "get", lambda c: "/", public),
     Rule("dashboard", "get", lambda c: "/dashboard/", page()),
@@ -410,6 +415,38 @@ RULES = [
     # The payment provider's webhooks: anyone, signed in or not, reaches it; the signature is the proof (none: 400).
     Rule("api-webhook", "post", lambda c: "/api/v1/webhooks/sandbox/", lambda role: 400, data=lambda c, r: {},
          json=True),
+    # Investing pages: the checkout and the portfolio are the investor's own (another person's commitment: 404).
+    Rule("payments:invest", "get", lambda c: f"/invest/{cast_round(c).pk}/", page()),
+    Rule("payments:invest", "post", lambda c: f"/invest/{cast_round(c).pk}/",
+         lambda role: 302 if role in {"anonymous", "investor"} else 200,  # the others see why they may not
+         data=lambda c, r: approved_investor(c) and {"amount": "1000", "method": "card"}),
+    Rule("payments:portfolio", "get", lambda c: "/portfolio/", page()),
+    Rule("payments:commitment", "get", lambda c: f"/portfolio/commitments/{cast_commitment(c).pk}/", own_page()),
+    Rule("payments:agreement_preview", "get",
+         lambda c: f"/portfolio/commitments/{cast_commitment(c).pk}/agreement.pdf", own_page()),
+    Rule("payments:sign", "post", lambda c: f"/portfolio/commitments/{cast_commitment(c).pk}/sign/",
+         own_page(ok=400), data=lambda c, r: {"signed_name": "Ivy Investor"}),  # consent not ticked
+    Rule("payments:pay", "post", lambda c: f"/portfolio/commitments/{cast_commitment(c).pk}/pay/",
+         own_page(ok=400), data=lambda c, r: {"number": "4242424242424242"}),  # unsigned: sign first
+    *[Rule(f"payments:{action}", "post",
+           lambda c, action=action: f"/portfolio/commitments/{cast_commitment(c).pk}/{action}/", own_page(ok=302))
+      for action in ("cancel", "reconfirm")],
+    Rule("payments:document", "get",
+         lambda c: f"/commitments/{cast_commitment(c, signed=True).pk}/documents/agreement.pdf",
+         lambda role: 302 if role == "anonymous" else (200 if role in MEMBERS | {"investor"} else 404)),
+    Rule("payments:round_commitments", "get",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/commitments/", page(MEMBERS)),
+    Rule("payments:round_commitments_csv", "get",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/commitments.csv", page(MEMBERS)),
+    Rule("payments:commitment_decline", "post",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/commitments/{cast_commitment(c).pk}/decline/",
+         page(EDITORS, ok=302)),
+    Rule("payments:round_material_change", "post",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/material-change/", page(EDITORS, ok=302),
+         data=lambda c, r: {"summary": "The valuation cap rises to $10M."}),
+    Rule("payments:round_close_early", "post",
+         lambda c: f"/companies/{slug(c)}/rounds/{cast_round(c).pk}/close-early/", page(EDITORS, ok=302),
+         data=lambda c, r: {"closes_on": "2020-01-01"}),
     Rule("api-schema", "get", lambda c: "/api/v1/schema/", public),
     Rule("api-docs", "get", lambda c: "/api/v1/docs/", public),
     # Wallets: everyone signed in has their own; another person's wallet is not found (404), never shown or removed.
