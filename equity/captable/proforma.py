@@ -59,6 +59,7 @@ from equity.captable.holdings import (
     Position,
     PositionKind,
     ShareClass,
+    cycle_collector_paused,
     holdings,
 )
 from equity.captable.rounding import (
@@ -382,8 +383,12 @@ def _pro_rata_rights(
     pre_money_shares: int, new_investor_shares: int, price: Decimal,
 ) -> tuple[ProRataRight, ...]:
     rights = []
-    for holder in dict.fromkeys(holders):
-        held = sum(capitalization.as_converted(p) for p in capitalization.positions if p.holder == holder)
+    holding: dict[str, int] = dict.fromkeys(holders, 0)
+    if holding:
+        for position, count in zip(capitalization.positions, capitalization.as_converted_counts, strict=True):
+            if position.holder in holding:
+                holding[position.holder] += count
+    for holder, held in holding.items():
         held += sum(item.shares for item in conversions if item.holder == holder)
         ownership = Fraction(held, pre_money_shares)
         shares = shares_down(ownership * new_investor_shares)
@@ -391,6 +396,7 @@ def _pro_rata_rights(
     return tuple(rights)
 
 
+@cycle_collector_paused()
 def pro_forma(
     capitalization: Capitalization,
     terms: PricedRound,

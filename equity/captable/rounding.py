@@ -134,7 +134,7 @@ def largest_remainder(total: int, weights: Mapping[K, Fraction] | Mapping[K, int
     if any(weight < 0 for weight in weights.values()):
         raise ValueError("weights cannot be negative")
     # Scale every weight to a whole number (same proportions), so the rest is integer arithmetic.
-    scale = math.lcm(*(Fraction(weight).denominator for weight in weights.values())) if weights else 1
+    scale = math.lcm(*(Fraction(weight).denominator for weight in weights.values() if not isinstance(weight, int)))
     whole_weights = {key: int(weight * scale) for key, weight in weights.items()}
     weight_sum = sum(whole_weights.values())
     if weight_sum == 0:
@@ -142,14 +142,14 @@ def largest_remainder(total: int, weights: Mapping[K, Fraction] | Mapping[K, int
             raise ValueError("cannot split a positive total with zero weights")
         return dict.fromkeys(keys, 0)
     parts: dict[K, int] = {}
-    remainders: list[tuple[int, int, K]] = []
+    remainders: list[tuple[int, int]] = []  # (remainder, -position): unique, so the order is total
     for position, key in enumerate(keys):
         floor, remainder = divmod(whole_weights[key] * total, weight_sum)
         parts[key] = floor
-        remainders.append((remainder, -position, key))
+        remainders.append((remainder, -position))
     left = total - sum(parts.values())
-    for _remainder, _position, key in sorted(remainders, key=lambda item: (item[0], item[1]), reverse=True)[:left]:
-        parts[key] += 1
+    for _remainder, position in sorted(remainders, reverse=True)[:left]:
+        parts[keys[-position]] += 1
     return parts
 
 
@@ -157,7 +157,14 @@ def percentages(counts: Mapping[K, int], decimals: int = 2) -> dict[K, Decimal]:
     """Ownership percentages for display, ``decimals`` places, adding up to exactly 100 (largest remainder)."""
     unit = 10**decimals
     parts = largest_remainder(100 * unit, dict(counts))
-    return {key: Decimal(part).scaleb(-decimals, context=CONTEXT) for key, part in parts.items()}
+    shown: dict[int, Decimal] = {}  # a large table repeats the same few small percentages
+    result: dict[K, Decimal] = {}
+    for key, part in parts.items():
+        percent = shown.get(part)
+        if percent is None:
+            percent = shown[part] = Decimal(part).scaleb(-decimals, context=CONTEXT)
+        result[key] = percent
+    return result
 
 
 def decimal_of(value: Fraction, places: int = 10) -> Decimal:
