@@ -1,8 +1,10 @@
 """The equity ledger: share classes, stakeholders, option plans, and an append-only list of transactions.
 
-Nothing here stores a holding. Who owns what, at any date, is derived from the transactions up to that date
+Who owns what, at any date, is derived from the transactions up to that date
 (`equity.selectors.capitalization_as_of`), and database triggers (migration 0002) refuse a transaction that
-would issue more shares of a class than are authorized or leave anyone holding a negative amount.
+would issue more shares of a class than are authorized or leave anyone holding a negative amount. `Position` and
+`SecurityBalance` are the ledger's running totals, kept by another trigger (migration 0004) so that today's cap
+table reads one row per position instead of netting the whole history; nothing in Python writes them.
 """
 
 from __future__ import annotations
@@ -159,6 +161,66 @@ class EquityTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.security_ref} ({self.quantity})"
+
+
+POSITION_KINDS = [("shares", "shares"), ("options", "options"), ("warrants", "warrants"), ("pool", "pool")]
+
+
+class Position(models.Model):
+    """What the whole ledger adds up to for one stakeholder, class, kind of right and exercise price (and, for a
+    warrant, expiry date), or for one option pool's ungranted reserve: the cap table's position as of the
+    latest transaction, kept by the trigger of migration 0004 in the same transaction as the ledger row.
+
+    `share_class` is the class the right is over (an option grant's plan's class). `first` is the place in the
+    ledger (date, then id) of the earliest security that still holds shares, the order in which the cap table
+    lists holders; empty when nothing is left.
+    """
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    stakeholder = models.ForeignKey(Stakeholder, null=True, on_delete=models.PROTECT, related_name="+")
+    share_class = models.ForeignKey(ShareClass, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(EquityPlan, null=True, on_delete=models.PROTECT, related_name="+")  # a pool's plan
+    kind = models.CharField(max_length=8, choices=POSITION_KINDS)
+    exercise_price = models.DecimalField(max_digits=20, decimal_places=10, default=0)
+    expiry_date = models.DateField(null=True)
+    shares = models.BigIntegerField()
+    first = models.BigIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stakeholder", "share_class", "kind", "exercise_price", "expiry_date"],
+                                    condition=models.Q(stakeholder__isnull=False), nulls_distinct=False,
+                                    name="equity_position_unique"),
+            models.UniqueConstraint(fields=["plan"], condition=models.Q(kind="pool"), name="equity_position_pool_unique"),
+            # A pool may dip below zero within a statement of several rows (a grant written before the adjustment
+            # that funds it); the ledger's own trigger holds it at zero or more once the row is in.
+            models.CheckConstraint(condition=models.Q(shares__gte=0) | models.Q(kind="pool"),
+                                   name="equity_position_not_negative"),
+        ]
+        indexes = [models.Index(fields=["company", "first"], condition=models.Q(shares__gt=0),
+                                name="equity_position_listed")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.shares}"
+
+
+class SecurityBalance(models.Model):
+    """What one stock certificate, option grant or warrant has left (its shares less what later rows used up),
+    kept by the same trigger as `Position`, which it belongs to. `sequence` is its place in the ledger."""
+
+    security = models.OneToOneField(EquityTransaction, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="+")
+    remaining = models.BigIntegerField()
+    sequence = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(remaining__gte=0),
+                                              name="equity_securitybalance_not_negative")]
+        indexes = [models.Index(fields=["position", "sequence"], condition=models.Q(remaining__gt=0),
+                                name="equity_securitybalance_live")]
+
+    def __str__(self) -> str:
+        return f"{self.security_id}: {self.remaining}"
 
 
 

@@ -1,27 +1,28 @@
 """Reads of the equity ledger: the capitalization at any date, derived from the transactions up to it.
 
 A fixed number of queries whatever the number of stakeholders or transactions: the aggregation happens in
-PostgreSQL (one grouped query for what each security has used up), the arithmetic in `equity.captable`.
+PostgreSQL (the running totals the ledger's trigger keeps for today, one grouped query over the history for an
+earlier date), the arithmetic in `equity.captable`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from companies.models import Company
 from equity import captable
-from equity.captable.holdings import class_row_key
+from equity.captable.holdings import class_row_key, cycle_collector_paused
 from equity.captable.rounding import decimal_of, exact, percentages, shares_down, to_cents
 from equity.captable.vesting import VestingSchedule
 from equity.choices import ClassKind, InvestmentState, Relationship, RoundState, TransactionKind
@@ -86,18 +87,21 @@ SELECT stakeholder.name, held.share_class_id, held.right_kind, held.exercise_pri
  ORDER BY held.first
 """
 
+# The same positions once no ledger row is dated after `as_of`: the running totals of migration 0004, in the
+# same order (`first` is the same place in the ledger). Only warrants may need adding up, when one holder has
+# warrants at one price with different expiry dates.
+_LATEST_POSITIONS_SQL = """
+SELECT stakeholder_id, share_class_id, kind, CASE WHEN kind = 'shares' THEN NULL ELSE exercise_price END, shares
+  FROM equity_position
+ WHERE company_id = %(company)s AND shares > 0 AND stakeholder_id IS NOT NULL
+   AND (expiry_date IS NULL OR expiry_date >= %(as_of)s)
+ ORDER BY first
+"""
 
-def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitalization:
-    """Every holding on `as_of`: stock certificates, option grants and unexpired warrants less what later rows
-    used up, summed per stakeholder, class and exercise price, and each pool's ungranted reserve.
+_KINDS = {kind.value: kind for kind in captable.PositionKind}
 
-    Four queries whatever the size of the ledger: PostgreSQL nets each security and sums the positions, so
-    Python sees one row per position rather than one per certificate (a cap table of 10,000 stakeholders and
-    a million transactions in seconds; `bench/equity.py`). A position's as-converted count applies the
-    conversion ratio to its total, as the NVCA charter does for fractional shares.
-    """
-    classes = list(share_class_list(company=company))
-    class_names = {share_class.pk: share_class.name for share_class in classes}
+
+def _positions_from_history(*, company: Company, as_of: date, class_names: dict[int, str]) -> list[captable.Position]:
     positions: list[captable.Position] = []
     with connection.cursor() as cursor:
         cursor.execute(_POSITIONS_SQL, {
@@ -111,8 +115,8 @@ def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitaliz
             if right == "shares":
                 positions.append(captable.Position(holder, class_names[class_id], int(shares)))
             else:
-                positions.append(captable.Position(holder, class_names[class_id], int(shares),
-                                                   captable.PositionKind(right), exercise_price))
+                positions.append(captable.Position(holder, class_names[class_id], int(shares), _KINDS[right],
+                                                   exercise_price))
     rows = EquityTransaction.objects.filter(company=company, effective_date__lte=as_of)
     pools = (rows.filter(plan__isnull=False, kind__in=[TransactionKind.PLAN_ADJUSTMENT, TransactionKind.OPTION_GRANT,
                                                        TransactionKind.OPTION_CANCELLATION])
@@ -125,7 +129,72 @@ def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitaliz
         if available[plan.pk] > 0:
             positions.append(captable.Position(POOL_HOLDER, plan.share_class.name, available[plan.pk],
                                                captable.PositionKind.POOL))
-    return captable.Capitalization(tuple(_engine_class(c) for c in classes), tuple(positions))
+    return positions
+
+
+def _positions_latest(*, company: Company, as_of: date, class_names: dict[int, str]) -> list[captable.Position]:
+    positions: list[captable.Position] = []
+    warrants: dict[tuple[str, str, Decimal], int] = {}  # a holder's warrants at one price: their index
+    shares_kind, warrants_kind = captable.PositionKind.SHARES, captable.PositionKind.WARRANTS
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, name FROM equity_stakeholder WHERE company_id = %s", [company.pk])
+        names = dict(cursor.fetchall())
+        cursor.execute(_LATEST_POSITIONS_SQL, {"company": company.pk, "as_of": as_of})
+        for holder_id, class_id, right, exercise_price, shares in cursor:
+            kind = _KINDS[right]
+            if kind is shares_kind:
+                positions.append(captable.Position(names[holder_id], class_names[class_id], shares))
+                continue
+            position = captable.Position(names[holder_id], class_names[class_id], shares, kind, exercise_price)
+            if kind is warrants_kind:
+                key = (position.holder, position.share_class, exercise_price)
+                if key in warrants:
+                    earlier = positions[warrants[key]]
+                    positions[warrants[key]] = replace(earlier, shares=earlier.shares + shares)
+                    continue
+                warrants[key] = len(positions)
+            positions.append(position)
+        cursor.execute("""SELECT pool.share_class_id, pool.shares FROM equity_position pool
+                            JOIN equity_equityplan plan ON plan.id = pool.plan_id
+                           WHERE pool.company_id = %s AND pool.kind = 'pool' AND pool.shares > 0
+                           ORDER BY plan.company_id, plan.name""", [company.pk])
+        for class_id, shares in cursor.fetchall():
+            positions.append(captable.Position(POOL_HOLDER, class_names[class_id], shares, captable.PositionKind.POOL))
+    return positions
+
+
+def capitalization_as_of(*, company: Company, as_of: date) -> captable.Capitalization:
+    """Every holding on `as_of`: stock certificates, option grants and unexpired warrants less what later rows
+    used up, summed per stakeholder, class and exercise price, and each pool's ungranted reserve.
+
+    A handful of queries whatever the size of the ledger. When no ledger row is dated after `as_of` (the cap
+    table of today), the positions are the running totals the ledger's trigger keeps (migration 0004): one row
+    per position, read in index order (a cap table of 10,000 stakeholders and a million transactions in about
+    half a second; `bench/equity.py`). For an earlier date, `capitalization_from_history`. A position's
+    as-converted count applies the conversion ratio to its total, as the NVCA charter does for fractional
+    shares.
+    """
+    latest = EquityTransaction.objects.filter(company=company).aggregate(latest=Max("effective_date"))["latest"]
+    if latest is not None and latest > as_of:
+        return capitalization_from_history(company=company, as_of=as_of)
+    return _capitalization(company=company, as_of=as_of, positions=_positions_latest)
+
+
+def capitalization_from_history(*, company: Company, as_of: date) -> captable.Capitalization:
+    """The same capitalization computed from every transaction up to `as_of`: PostgreSQL nets each security
+    against the rows that used it and sums the positions, so Python still sees one row per position rather
+    than one per certificate (seconds at a million transactions). What `capitalization_as_of` reads for a past
+    date, and the reference the running totals are checked against."""
+    return _capitalization(company=company, as_of=as_of, positions=_positions_from_history)
+
+
+def _capitalization(*, company: Company, as_of: date,
+                    positions: Callable[..., list[captable.Position]]) -> captable.Capitalization:
+    classes = list(share_class_list(company=company))
+    class_names = {share_class.pk: share_class.name for share_class in classes}
+    with cycle_collector_paused():
+        found = positions(company=company, as_of=as_of, class_names=class_names)
+        return captable.Capitalization(tuple(_engine_class(c) for c in classes), tuple(found))
 
 
 def cap_table(*, company: Company, as_of: date) -> captable.Holdings:
@@ -134,11 +203,11 @@ def cap_table(*, company: Company, as_of: date) -> captable.Holdings:
 
 def convertible_list_outstanding(*, company: Company, as_of: date) -> QuerySet[EquityTransaction]:
     """SAFEs and notes issued by `as_of` and not converted by then."""
-    converted = EquityTransaction.objects.filter(company=company, kind=TransactionKind.CONVERSION,
-                                                 effective_date__lte=as_of).values("acts_on")
+    converted = EquityTransaction.objects.filter(acts_on=OuterRef("pk"), kind=TransactionKind.CONVERSION,
+                                                 effective_date__lte=as_of)
     return (EquityTransaction.objects.filter(company=company, kind=TransactionKind.CONVERTIBLE_ISSUANCE,
                                              effective_date__lte=as_of)
-            .exclude(pk__in=converted).select_related("stakeholder").order_by("effective_date", "pk"))
+            .filter(~Exists(converted)).select_related("stakeholder").order_by("effective_date", "pk"))
 
 
 def convertibles_for_engine(*, company: Company, as_of: date) -> list[captable.Convertible]:
