@@ -46,11 +46,6 @@ def cancellation_cutoff(deadline: datetime, cutoff: timedelta) -> datetime:
     return deadline - cutoff
 
 
-def can_cancel(*, now: datetime, deadline: datetime | None, cutoff: timedelta) -> bool:
-    """Whether an investor may still cancel. Without a deadline the commitment can always be cancelled."""
-    return deadline is None or now < cancellation_cutoff(deadline, cutoff)
-
-
 @dataclass(frozen=True)
 class EarlyCloseRules:
     min_open_days: int

@@ -166,8 +166,6 @@ def investment_commit(
     """An investor commits `amount` to an open round. Writes the investment (pending payment), the Regulation
     Crowdfunding ledger row and the payment to collect; the provider is asked for the payment only once this
     commits (`payment_create_outside_transaction`)."""
-    from equity.selectors import round_raised
-
     user = actor.user
     if user is None:
         raise PermissionDenied(_("Sign in to invest."))
@@ -186,11 +184,10 @@ def investment_commit(
     if amount < round.minimum_ticket:
         raise ValidationError({"amount": _("The minimum investment is %(min)s.")
                                % {"min": f"${round.minimum_ticket:,.2f}"}})
-    left = round.maximum_amount - round_raised(round=round)
-    if amount > left:
-        raise ValidationError({"amount": _("The round has %(left)s left of its %(max)s maximum.")
-                               % {"left": f"${max(left, Decimal(0)):,.2f}", "max": f"${round.maximum_amount:,.2f}"}})
     standing = investor_standing(user=user, round=round, amount=amount, now=now)
+    if amount > standing.round_left:
+        raise ValidationError({"amount": _("The round has %(left)s left of its %(max)s maximum.")
+                               % {"left": f"${standing.round_left:,.2f}", "max": f"${round.maximum_amount:,.2f}"}})
     if not standing.eligibility:
         raise ValidationError({"amount" if standing.eligibility.code.startswith("reg_cf") else "__all__":
                                _(standing.eligibility.message)})
@@ -465,24 +462,33 @@ def _commitment_locked(commitment: Commitment) -> tuple[Commitment, Investment]:
     return commitment, investment
 
 
-def _withdraw(commitment: Commitment, investment: Investment, reason: str, now: datetime) -> list[Payment]:
-    """Cancel a live commitment: out of the round and the investor's ledger; money back if any was paid.
-    Returns the unpaid payments whose intent must be cancelled at the provider after commit."""
+def _withdraw(commitment: Commitment, investment: Investment, reason: str, now: datetime) -> None:
+    """Cancel a live commitment: out of the round and the investor's ledger; money back if any was paid, and the
+    provider's intent of an unpaid payment cancelled after commit."""
     _set_state(investment, InvestmentState.CANCELLED)
     _reverse_ledger(commitment, now)
     commitment.cancelled_at, commitment.cancel_reason = now, reason
     commitment.save(update_fields=["cancelled_at", "cancel_reason"])
-    to_cancel = []
     for payment in commitment.payments.select_for_update().order_by("pk"):
         if payment.status == PaymentStatus.SUCCEEDED:
             refund_request(payment=payment, reason=reason)
-        elif payment.status == PaymentStatus.REQUIRES_PAYMENT:
-            to_cancel.append(payment)
-        # processing: the bank debit is on its way; when it settles payment_apply sends it back.
-    for payment in to_cancel:
-        if payment.provider_id:
+        elif payment.status == PaymentStatus.REQUIRES_PAYMENT and payment.provider_id:
             _queue_after_commit("payment_cancel", payment.pk)
-    return to_cancel
+        # processing: the bank debit is on its way; when it settles payment_apply sends it back.
+
+
+def cancellation_refusal(investment: Investment, now: datetime) -> str | None:
+    """Why the investor can no longer cancel this commitment, or None while they can: the rule the cancel
+    service enforces and the pages show."""
+    if investment.state not in LIVE:
+        return _("This commitment is %(state)s and cannot be cancelled.") % {
+            "state": investment.get_state_display().lower()}
+    if investment.round.state not in (RoundState.OPEN, RoundState.CLOSING):
+        return _("The round has closed; the commitment is final.")
+    cutoff = cancellation_cutoff(investment.round)
+    if cutoff is not None and now >= cutoff:
+        return _("Commitments became final 48 hours before the deadline; it can no longer be cancelled.")
+    return None
 
 
 @transaction.atomic
@@ -492,14 +498,9 @@ def commitment_cancel(*, actor: Actor, commitment: Commitment, now: datetime | N
     commitment, investment = _commitment_locked(commitment)
     if actor.user is None or commitment.investor_id != actor.user.pk:
         raise PermissionDenied(_("You can cancel only your own commitments."))
-    if investment.state not in LIVE:
-        raise ValidationError(_("This commitment is %(state)s and cannot be cancelled.")
-                              % {"state": investment.get_state_display().lower()})
-    if investment.round.state not in (RoundState.OPEN, RoundState.CLOSING):
-        raise ValidationError(_("The round has closed; the commitment is final."))
-    cutoff = cancellation_cutoff(investment.round)
-    if cutoff is not None and now >= cutoff:
-        raise ValidationError(_("Commitments became final 48 hours before the deadline; it can no longer be cancelled."))
+    refusal = cancellation_refusal(investment, now)
+    if refusal is not None:
+        raise ValidationError(refusal)
     _withdraw(commitment, investment, RefundReason.CANCELLED, now)
     audit_record(actor=actor, action="payments.commitment_cancel", target=commitment,
                  company_id=investment.round.company_id, changes={"amount": str(investment.amount)})

@@ -55,20 +55,22 @@ def escrow_hold(payment_id: int) -> None:
                                         amount=payment.amount, currency=payment.currency)
 
 
+def _escrow_returned(money_back: Refund | Dispute) -> None:
+    """Tell the escrow agent that a payment's money left escrow: refunded, or taken back by a dispute."""
+    payment = money_back.payment
+    escrow_agent(payment.provider).returned(account=services.escrow_account(payment.commitment.investment.round),
+                                            payment_id=payment.key, amount=money_back.amount,
+                                            currency=money_back.currency)
+
+
 @shared_task(**RETRY)
 def escrow_return(refund_id: int) -> None:
-    refund = Refund.objects.select_related("payment__commitment__investment__round").get(pk=refund_id)
-    payment = refund.payment
-    escrow_agent(payment.provider).returned(account=services.escrow_account(payment.commitment.investment.round),
-                                            payment_id=payment.key, amount=refund.amount, currency=refund.currency)
+    _escrow_returned(Refund.objects.select_related("payment__commitment__investment__round").get(pk=refund_id))
 
 
 @shared_task(**RETRY)
 def escrow_return_dispute(dispute_id: int) -> None:
-    dispute = Dispute.objects.select_related("payment__commitment__investment__round").get(pk=dispute_id)
-    payment = dispute.payment
-    escrow_agent(payment.provider).returned(account=services.escrow_account(payment.commitment.investment.round),
-                                            payment_id=payment.key, amount=dispute.amount, currency=dispute.currency)
+    _escrow_returned(Dispute.objects.select_related("payment__commitment__investment__round").get(pk=dispute_id))
 
 
 @shared_task(**RETRY)

@@ -87,11 +87,11 @@ def _commitment_context(commitment: Commitment, payment: Any, **forms: Any) -> d
     investment = commitment.investment
     round = investment.round
     cutoff = services.cancellation_cutoff(round)
-    now = timezone.now()
     live = investment.state in services.LIVE and round.state in (RoundState.OPEN, RoundState.CLOSING)
     return {
         "commitment": commitment, "investment": investment, "round": round, "company": round.company,
-        "payment": payment, "cutoff": cutoff, "can_cancel": live and (cutoff is None or now < cutoff),
+        "payment": payment, "cutoff": cutoff,
+        "can_cancel": services.cancellation_refusal(investment, timezone.now()) is None,
         "documents": {document.kind: document for document in commitment.documents.all()},
         "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
@@ -226,11 +226,8 @@ def portfolio(request: AuthenticatedRequest) -> HttpResponse:
     now = timezone.now()
     rows: list[dict[str, Any]] = []
     for commitment in commitments:
-        round = commitment.investment.round
-        cutoff = services.cancellation_cutoff(round)
-        live = commitment.investment.state in services.LIVE and round.state in (RoundState.OPEN, RoundState.CLOSING)
-        rows.append({"commitment": commitment, "cutoff": cutoff,
-                     "can_cancel": live and (cutoff is None or now < cutoff),
+        rows.append({"commitment": commitment, "cutoff": services.cancellation_cutoff(commitment.investment.round),
+                     "can_cancel": services.cancellation_refusal(commitment.investment, now) is None,
                      "documents": {d.kind: d for d in commitment.documents.all()}})
     holdings = [row for row in rows if row["commitment"].investment.state == InvestmentState.ACCEPTED]
     open_rows = [row for row in rows if row["commitment"].investment.state != InvestmentState.ACCEPTED]

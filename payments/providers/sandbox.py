@@ -39,6 +39,7 @@ from payments.providers.base import (
     RefundStatus,
     WebhookEventData,
 )
+from payments.providers.stripe import amount_to_cents, webhook_event_from_payload
 
 CARD_SUCCEEDS = "4242424242424242"
 CARD_DECLINED_FUNDS = "4000000000009995"
@@ -52,13 +53,6 @@ _CARD_DECLINES = {
     CARD_DECLINED_FUNDS: ("insufficient_funds", "Your card has insufficient funds."),
     CARD_DECLINED: ("card_declined", "Your card was declined."),
 }
-
-
-def _cents(amount: Decimal) -> int:
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{amount} is not a whole number of cents")
-    return int(cents)
 
 
 def luhn_valid(number: str) -> bool:
@@ -79,7 +73,7 @@ class SandboxProvider:
         self, *, amount: Decimal, currency: str, method: str, idempotency_key: str, metadata: Mapping[str, str],
         description: str, transfer_group: str,
     ) -> PaymentData:
-        _cents(amount)
+        amount_to_cents(amount)
         if method not in PaymentMethod.values:
             raise ProviderError(f"unsupported payment method {method!r}", code="payment_method_unsupported")
         with transaction.atomic():
@@ -112,7 +106,7 @@ class SandboxProvider:
         return [self._payment_data(p) for p in SandboxPayment.objects.filter(created_at__gte=since).order_by("pk")]
 
     def refund_create(self, *, payment_id: str, amount: Decimal, idempotency_key: str) -> RefundData:
-        _cents(amount)
+        amount_to_cents(amount)
         with transaction.atomic():
             existing = SandboxRefund.objects.filter(idempotency_key=idempotency_key).select_related("payment").first()
             if existing is not None:
@@ -133,8 +127,6 @@ class SandboxProvider:
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEventData:
         import stripe
 
-        from payments.providers.stripe import webhook_event_from_payload
-
         try:
             stripe.WebhookSignature.verify_header(payload.decode(), signature, self.webhook_secret, tolerance=300)
         except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
@@ -154,17 +146,9 @@ class SandboxProvider:
         with transaction.atomic():
             payment = self._confirmable(provider_id, PaymentMethod.CARD)
             payment.last4 = number[-4:]
-            if number in _CARD_DECLINES:
-                payment.failure_code, payment.failure_message = _CARD_DECLINES[number]
-                payment.status = PaymentStatus.FAILED
-                payment.save()
-                self._emit("payment_intent.payment_failed", payment)
-            else:
-                payment.status = PaymentStatus.SUCCEEDED
-                payment.save()
-                self._emit("payment_intent.succeeded", payment)
-                if number == CARD_DISPUTED:
-                    self._emit_dispute(payment, reason="fraudulent")
+            self._settle(payment, failure=_CARD_DECLINES.get(number))
+            if payment.status == PaymentStatus.SUCCEEDED and number == CARD_DISPUTED:
+                self._emit_dispute(payment, reason="fraudulent")
         return self._payment_data(payment)
 
     def confirm_bank_account(self, provider_id: str, *, routing_number: str, account_number: str,
@@ -191,15 +175,8 @@ class SandboxProvider:
                 payment = self._payment(provider_id, lock=True)
                 if payment.status != PaymentStatus.PROCESSING:
                     continue
-                if payment.fails_on_settlement:
-                    payment.status = PaymentStatus.FAILED
-                    payment.failure_code, payment.failure_message = "account_closed", "The bank account is closed."
-                    payment.save()
-                    self._emit("payment_intent.payment_failed", payment)
-                else:
-                    payment.status = PaymentStatus.SUCCEEDED
-                    payment.save()
-                    self._emit("payment_intent.succeeded", payment)
+                self._settle(payment, failure=("account_closed", "The bank account is closed.")
+                             if payment.fails_on_settlement else None)
                 settled += 1
         return settled
 
@@ -240,6 +217,18 @@ class SandboxProvider:
             raise ProviderError(f"No such payment: {provider_id}", code="resource_missing")
         return payment
 
+    def _settle(self, payment: SandboxPayment, *, failure: tuple[str, str] | None) -> None:
+        """The money comes in, or the attempt fails with (code, message); the webhook event says which."""
+        if failure is None:
+            payment.status = PaymentStatus.SUCCEEDED
+            payment.save()
+            self._emit("payment_intent.succeeded", payment)
+        else:
+            payment.failure_code, payment.failure_message = failure
+            payment.status = PaymentStatus.FAILED
+            payment.save()
+            self._emit("payment_intent.payment_failed", payment)
+
     def _confirmable(self, provider_id: str, method: str) -> SandboxPayment:
         payment = self._payment(provider_id, lock=True)
         if payment.method != method:
@@ -267,7 +256,7 @@ class SandboxProvider:
         status = stripe_words.get(payment.status, payment.status)
         error = ({"code": payment.failure_code, "message": payment.failure_message}
                  if payment.failure_code else None)
-        return {"id": payment.provider_id, "object": "payment_intent", "amount": _cents(payment.amount),
+        return {"id": payment.provider_id, "object": "payment_intent", "amount": amount_to_cents(payment.amount),
                 "currency": payment.currency.lower(), "status": status, "payment_method_types": [payment.method],
                 "created": int(payment.created_at.timestamp()), "metadata": dict(payment.metadata),
                 "client_secret": f"{payment.provider_id}_secret", "last_payment_error": error,
@@ -278,11 +267,11 @@ class SandboxProvider:
             refunded = payment.refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0)
             obj: dict[str, object] = {
                 "id": f"ch_{payment.provider_id[3:]}", "object": "charge", "payment_intent": payment.provider_id,
-                "amount": _cents(payment.amount), "amount_refunded": _cents(refunded),
+                "amount": amount_to_cents(payment.amount), "amount_refunded": amount_to_cents(refunded),
                 "currency": payment.currency.lower(), "refunded": refunded == payment.amount,
                 "refunds": {"object": "list", "data": [
                     {"id": refund.provider_id, "object": "refund", "payment_intent": payment.provider_id,
-                     "amount": _cents(refund.amount), "currency": payment.currency.lower(), "status": refund.status}]},
+                     "amount": amount_to_cents(refund.amount), "currency": payment.currency.lower(), "status": refund.status}]},
             }
         else:
             obj = self._intent_json(payment)
@@ -291,7 +280,7 @@ class SandboxProvider:
     def _emit_dispute(self, payment: SandboxPayment, *, reason: str) -> None:
         self._queue("charge.dispute.created", {
             "id": f"dp_sbx_{secrets.token_hex(12)}", "object": "dispute", "payment_intent": payment.provider_id,
-            "charge": f"ch_{payment.provider_id[3:]}", "amount": _cents(payment.amount),
+            "charge": f"ch_{payment.provider_id[3:]}", "amount": amount_to_cents(payment.amount),
             "currency": payment.currency.lower(), "reason": reason, "status": "needs_response"})
 
     def _queue(self, type: str, obj: Mapping[str, object]) -> None:
