@@ -4,6 +4,7 @@ reconfirm, the documents, and the founder's commitments table with its CSV and c
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -251,6 +252,9 @@ def round_commitments(request: AuthenticatedRequest, slug: str, pk: int) -> Http
     filterset = CommitmentFilter(request.GET, queryset=selectors.commitment_list_for_round(round=round))
     commitments = filterset.qs
     series = selectors.commitment_series(round=round)
+    opened = round.opened_at.date() if round.opened_at else None
+    if series and opened is not None and opened < series[0][0]:
+        series.insert(0, (opened, Decimal(0), Decimal(0)))  # the running total starts from nothing on opening day
     return render(request, "payments/round_commitments.html", {
         "company": membership.company, "membership": membership, "round": round, "filter": filterset,
         "commitments": commitments, "totals": selectors.commitment_totals(commitments=commitments),
@@ -258,7 +262,7 @@ def round_commitments(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         "chart": {"labels": [day.isoformat() for day, _, _ in series],
                   "daily": [str(amount) for _, amount, _ in series],
                   "running": [str(total) for _, _, total in series],
-                  "target": str(round.target_amount), "maximum": str(round.maximum_amount)},
+                  "target": str(round.target_amount)},
         "material_form": MaterialChangeForm(), "early_form": EarlyCloseForm(),
         "escrow": services.escrow_balance(round=round),
     })

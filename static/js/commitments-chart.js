@@ -1,5 +1,6 @@
-// Money committed to a round over time (Chart.js, vendored): bars per day, the running total as a line, and the
-// round's target and maximum as flat lines, from the json_script beside the canvas.
+// Money committed to a round over time (Chart.js, vendored): bars per day, the running total as a line from the
+// day the round opened, and the round's target as a flat line, from the json_script beside the canvas. (The
+// maximum is in the totals above: drawn here it would flatten everything else against the axis.)
 (function () {
   const canvas = document.getElementById("commitments-chart");
   const source = document.getElementById("commitments-data");
@@ -11,10 +12,9 @@
     data: {
       labels: data.labels,
       datasets: [
-        { type: "bar", label: "Committed that day", data: data.daily.map(Number), backgroundColor: "#93c5fd" },
+        { type: "bar", label: "Committed that day", data: data.daily.map(Number), backgroundColor: "#93c5fd", maxBarThickness: 48 },
         { type: "line", label: "Running total", data: data.running.map(Number), borderColor: "#1f5fbf", tension: 0.2 },
         { type: "line", label: "Target", data: flat(data.target), borderColor: "#0d9488", borderDash: [6, 4], pointRadius: 0 },
-        { type: "line", label: "Maximum", data: flat(data.maximum), borderColor: "#b91c1c", borderDash: [2, 4], pointRadius: 0 },
       ],
     },
     options: {
