@@ -157,6 +157,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The sandbox provider's bank debits settle, and its webhook events are delivered (a no-op with Stripe).
     "payments-sandbox-settle": {"task": "payments.tasks.sandbox_settle", "schedule": timedelta(seconds=10)},
     "payments-sandbox-deliver": {"task": "payments.tasks.sandbox_deliver", "schedule": timedelta(seconds=10)},
+    # The transaction outbox (anything signed but not confirmed, or waiting for a dependency) and the chain's
+    # event scanner; a pass that finds nothing to do costs one or two RPC calls.
+    "tokens-outbox": {"task": "tokens.tasks.outbox_work", "schedule": timedelta(seconds=5)},
+    "tokens-scan": {"task": "tokens.tasks.chain_scan", "schedule": timedelta(seconds=2)},
+    "tokens-allowlist-reconcile": {"task": "tokens.tasks.allowlist_reconcile", "schedule": timedelta(minutes=10)},
 }
 
 # --- accounts -------------------------------------------------------------------------------------------------
@@ -327,6 +332,23 @@ KYC_HIGH_RISK_COUNTRIES = env_list("KYC_HIGH_RISK_COUNTRIES", "BY,CU,IR,KP,MM,RU
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", "http://127.0.0.1:8545")
 CHAIN_ID = int(env("CHAIN_ID", "31337"))  # the chain wallets are verified on and sales run on
 DEVNET_CHAIN_ID = 31337  # devnet/ (and anvil): the only chain the built-in development wallet signs for
+# The platform's keys, one per role (tokens/chain/keys.py): CHAIN_KEY_<ROLE> holds a hex private key, or
+# CHAIN_KEYSTORE_<ROLE> names an encrypted keystore file opened with CHAIN_KEYSTORE_PASSWORD. On the devnet
+# (chain 31337) a role without either uses the dev mnemonic's account (deployer 0, eligibility 1, voucher 2,
+# distributor 3, faucet 4). Keys never go into the database.
+CHAIN_SIGNER_ROLES = ("deployer", "eligibility", "voucher", "distributor")
+CHAIN_KEYS = {role: env(f"CHAIN_KEY_{role.upper()}") for role in CHAIN_SIGNER_ROLES}
+CHAIN_KEYSTORES = {role: env(f"CHAIN_KEYSTORE_{role.upper()}") for role in CHAIN_SIGNER_ROLES}
+CHAIN_KEYSTORE_PASSWORD = env("CHAIN_KEYSTORE_PASSWORD")
+CHAIN_CONFIRMATIONS = int(env("CHAIN_CONFIRMATIONS", "1"))  # blocks on top of a transaction's before it counts
+# The event scanner re-reads this many recent blocks on every pass (a reorganisation shallower than this is
+# found by comparing hashes there; a deeper one by the cursor block's hash), in ranges of at most this size.
+CHAIN_SCAN_SAFETY_BLOCKS = int(env("CHAIN_SCAN_SAFETY_BLOCKS", "12"))
+CHAIN_SCAN_MAX_RANGE = int(env("CHAIN_SCAN_MAX_RANGE", "2000"))
+# A sent transaction not mined after this long is re-sent at the same nonce with a higher fee.
+CHAIN_REPLACE_AFTER = timedelta(seconds=int(env("CHAIN_REPLACE_AFTER_SECONDS", "60")))
+# A voucher (voucher eligibility mode) is valid this long after the purchase page signs it.
+TOKENS_VOUCHER_LIFETIME = timedelta(minutes=int(env("TOKENS_VOUCHER_LIFETIME_MINUTES", "15")))
 DEMO_PASSWORD = env("TRANCHE_DEMO_PASSWORD", "tranche-demo-2026")
 
 LOGGING = {

@@ -1,0 +1,218 @@
+"""Tokens and sales the founder creates and deploys. Every function that changes state is one transaction that
+writes the audit log; what must happen on-chain is written as outbox intents in the same transaction
+(`tokens.intents`), and `tokens/chain/` does it afterwards.
+
+Deploying a sale with a new token is five intents, each waiting for the one before:
+1. `token.deploy`: `TrancheToken(name, symbol, cap, admin = the platform's deployer, lockupEnd)`;
+2. `sale.deploy`: `TrancheSale(config)` with the company's own address as the sale's admin, the platform's
+   eligibility manager as operator, its distributor (card purchases) and its voucher signer;
+3. `sale.grant_minter`: the token lets the sale mint what it sells;
+4. `token.grant_distributor`: the distributor may mint allocations and converted warrants, up to a ceiling
+   (investor pool + allocations) that only the admin can raise;
+5. `token.handover_admin` then `token.renounce_admin`: the company's own address becomes the token's admin
+   and the platform's deployer gives the role up, so the platform never holds it after launch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from eth_utils.address import is_address, to_checksum_address
+
+from companies.choices import CAN_EDIT
+from companies.models import Company, Membership
+from compliance.audit import Actor
+from compliance.services import audit_record
+from tokens import rules
+from tokens.choices import AllocationMode, DeployStatus, PaymentAsset, SaleState, SignerRole
+from tokens.intents import intent_enqueue, intents_kick
+from tokens.models import ChainIntent, Sale, Token
+
+TOKEN_EDITABLE = {"name", "symbol", "decimals", "supply_cap", "admin_address", "lockup_end", "investor_pool"}
+SALE_EDITABLE = {
+    "name", "payment_asset", "payment_token_address", "payment_symbol", "payment_decimals", "price", "soft_cap",
+    "hard_cap", "min_per_investor", "max_per_investor", "starts_at", "ends_at", "finalize_grace", "claim_period",
+    "treasury_address", "allocation_mode", "shard_count", "eligibility_mode", "exemption", "jurisdictions",
+    "accepts_card",
+}
+DEFAULT_FINALIZE_GRACE = timedelta(days=14)
+DEFAULT_CLAIM_PERIOD = timedelta(days=180)
+PRO_RATA_SHARDS = 16
+
+
+def require_editor(actor: Actor, company: Company) -> None:
+    if actor.user is None or not Membership.objects.filter(
+        company=company, user=actor.user, role__in=list(CAN_EDIT)
+    ).exists():
+        raise PermissionDenied(_("Only the company's owners and admins can create and deploy its tokens."))
+
+
+def checksum(value: str, field: str) -> str:
+    if not is_address(value):
+        raise ValidationError({field: _("“%(value)s” is not an Ethereum address.") % {"value": value}})
+    return str(to_checksum_address(value))
+
+
+# --- tokens ------------------------------------------------------------------------------------------------
+
+
+def _token_save(token: Token) -> Token:
+    token.admin_address = checksum(token.admin_address, "admin_address")
+    token.symbol = token.symbol.strip().upper()
+    if token.investor_pool > token.supply_cap:
+        raise ValidationError({"investor_pool": _("The investor token pool is larger than the supply cap.")})
+    token.full_clean()
+    token.save()
+    return token
+
+
+@transaction.atomic
+def token_create(*, actor: Actor, company: Company, **fields: Any) -> Token:
+    require_editor(actor, company)
+    unknown = set(fields) - TOKEN_EDITABLE
+    if unknown:
+        raise ValidationError(_("Unknown token fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    token = _token_save(Token(company=company, chain_id=settings.CHAIN_ID, created_by=actor.user, **fields))
+    audit_record(actor=actor, action="tokens.token_create", target=token, company_id=company.pk,
+                 changes={"symbol": token.symbol, "supply_cap": str(token.supply_cap)})
+    return token
+
+
+@transaction.atomic
+def token_update(*, actor: Actor, token: Token, **fields: Any) -> Token:
+    token = Token.objects.select_for_update().get(pk=token.pk)
+    require_editor(actor, token.company)
+    if token.deploy_status != DeployStatus.DRAFT:
+        raise ValidationError(_("A deployed token cannot be changed."))
+    unknown = set(fields) - TOKEN_EDITABLE
+    if unknown:
+        raise ValidationError(_("Unknown token fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    for name, value in fields.items():
+        setattr(token, name, value)
+    _token_save(token)
+    audit_record(actor=actor, action="tokens.token_update", target=token, company_id=token.company_id,
+                 changes={k: str(v) for k, v in fields.items()})
+    return token
+
+
+# --- sales -------------------------------------------------------------------------------------------------
+
+
+def sale_terms(sale: Sale) -> rules.SaleTerms:
+    return rules.SaleTerms(
+        price=sale.price, soft_cap=sale.soft_cap, hard_cap=sale.hard_cap,
+        min_per_investor=sale.min_per_investor, max_per_investor=sale.max_per_investor,
+        starts_at=sale.starts_at, ends_at=sale.ends_at, claim_period=sale.claim_period,
+        shard_count=sale.shard_count, pro_rata=sale.allocation_mode == AllocationMode.PRO_RATA,
+        token_decimals=sale.token.decimals, token_supply_cap=sale.token.supply_cap,
+        tokens_already_committed=sale.token.investor_pool,
+    )
+
+
+def _sale_check(sale: Sale, now: datetime) -> None:
+    sale.treasury_address = checksum(sale.treasury_address, "treasury_address")
+    if sale.payment_asset == PaymentAsset.ETH:
+        sale.payment_token_address, sale.payment_symbol, sale.payment_decimals = "", "ETH", 18
+    else:
+        sale.payment_token_address = checksum(sale.payment_token_address, "payment_token_address")
+        if sale.payment_decimals > 36:
+            raise ValidationError({"payment_decimals": _("A stablecoin has at most 36 decimals.")})
+    if sale.accepts_card and sale.payment_asset != PaymentAsset.ERC20:
+        raise ValidationError({"accepts_card": _(
+            "Card payments need a sale paid in a US dollar stablecoin: the platform buys with the dollars it "
+            "received, and an ether price would need an exchange rate.")})
+    if sale.allocation_mode == AllocationMode.FIRST_COME_FIRST_SERVED:
+        sale.shard_count = 1
+    elif sale.shard_count == 1:
+        sale.shard_count = PRO_RATA_SHARDS
+    problems = rules.sale_terms_problems(sale_terms(sale), now=now)
+    if problems:
+        raise ValidationError({field: _(message) for field, message in problems.items()})  # noqa: INT001
+    sale.full_clean()
+
+
+@transaction.atomic
+def sale_create(*, actor: Actor, token: Token, **fields: Any) -> Sale:
+    require_editor(actor, token.company)
+    unknown = set(fields) - SALE_EDITABLE
+    if unknown:
+        raise ValidationError(_("Unknown sale fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    fields.setdefault("finalize_grace", DEFAULT_FINALIZE_GRACE)
+    fields.setdefault("claim_period", DEFAULT_CLAIM_PERIOD)
+    sale = Sale(token=token, created_by=actor.user, **fields)
+    _sale_check(sale, timezone.now())
+    sale.save()
+    audit_record(actor=actor, action="tokens.sale_create", target=sale, company_id=token.company_id,
+                 changes={"hard_cap": str(sale.hard_cap), "price": str(sale.price)})
+    return sale
+
+
+@transaction.atomic
+def sale_update(*, actor: Actor, sale: Sale, **fields: Any) -> Sale:
+    sale = Sale.objects.select_for_update().select_related("token").get(pk=sale.pk)
+    require_editor(actor, sale.token.company)
+    if sale.state != SaleState.DRAFT:
+        raise ValidationError(_("Only a draft sale can be changed."))
+    unknown = set(fields) - SALE_EDITABLE
+    if unknown:
+        raise ValidationError(_("Unknown sale fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    for name, value in fields.items():
+        setattr(sale, name, value)
+    _sale_check(sale, timezone.now())
+    sale.save()
+    audit_record(actor=actor, action="tokens.sale_update", target=sale, company_id=sale.token.company_id,
+                 changes={k: str(v) for k, v in fields.items()})
+    return sale
+
+
+@transaction.atomic
+def sale_deploy(*, actor: Actor, sale: Sale) -> Sale:
+    """Ask for the sale's deployment (and its token's, the first time): the intents are written here, with the
+    state change; the worker sends them. Deploying twice is refused; a retried request finds the intents."""
+    sale = Sale.objects.select_for_update().select_related("token").get(pk=sale.pk)
+    token = Token.objects.select_for_update().get(pk=sale.token_id)
+    require_editor(actor, token.company)
+    if sale.state != SaleState.DRAFT:
+        raise ValidationError(_("This sale has already been deployed."))
+    _sale_check(sale, timezone.now())
+    chain_id = token.chain_id
+    token_deployed: ChainIntent | None = None
+    if token.deploy_status in (DeployStatus.DRAFT, DeployStatus.FAILED):
+        token_deployed = intent_enqueue(chain_id=chain_id, purpose="token.deploy", obj=token,
+                                        role=SignerRole.DEPLOYER)
+        token.deploy_status = DeployStatus.DEPLOYING
+        token.save(update_fields=["deploy_status"])
+    elif token.deploy_status == DeployStatus.DEPLOYING:
+        token_deployed = ChainIntent.objects.get(chain_id=chain_id, purpose="token.deploy",
+                                                 object_key=f"token:{token.pk}")
+    else:
+        raise ValidationError(_(
+            "This token is already live and its admin is the company's address: a second sale of it needs the "
+            "company to grant the new sale the minter role, which Tranche does not do yet."))
+    sale_deployed = intent_enqueue(chain_id=chain_id, purpose="sale.deploy", obj=sale, role=SignerRole.DEPLOYER,
+                                   depends_on=token_deployed)
+    minter = intent_enqueue(chain_id=chain_id, purpose="sale.grant_minter", obj=sale, role=SignerRole.DEPLOYER,
+                            depends_on=sale_deployed)
+    distributor = intent_enqueue(chain_id=chain_id, purpose="token.grant_distributor", obj=token,
+                                 role=SignerRole.DEPLOYER, depends_on=minter)
+    handover = intent_enqueue(chain_id=chain_id, purpose="token.handover_admin", obj=token,
+                              role=SignerRole.DEPLOYER, depends_on=distributor)
+    intent_enqueue(chain_id=chain_id, purpose="token.renounce_admin", obj=token, role=SignerRole.DEPLOYER,
+                   depends_on=handover)
+    sale.state = SaleState.DEPLOYING
+    sale.save(update_fields=["state"])
+    audit_record(actor=actor, action="tokens.sale_deploy", target=sale, company_id=token.company_id)
+    intents_kick()
+    return sale
+
+
+def sale_intents(sale: Sale) -> list[ChainIntent]:
+    """The deployment's intents in the order they run, for the progress page."""
+    keys = [f"sale:{sale.pk}", f"token:{sale.token_id}"]
+    return list(ChainIntent.objects.filter(chain_id=sale.token.chain_id, object_key__in=keys).order_by("pk"))
