@@ -63,7 +63,7 @@ migrate: services
 
 demo: migrate
 	$(call step,Demo data (the people and companies of the user journeys))
-	@$(MANAGE) demo_load
+	@$(MANAGE) demo_load $$(test -d .local/devnet || echo --chain-empty)
 
 # --- the two commands ---------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from companies.models import Company, Membership
 from compliance.audit import Actor
 from compliance.demo import load_kyc_demo
 from equity.demo import load_equity_demo
+from tokens.demo import load_token_demo
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ QUILL = {
 class Command(BaseCommand):
     help = "Load the demo people and companies (idempotent)."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--chain-empty", action="store_true",
+                            help="the devnet starts from an empty chain: forget its old deployments, deploy again")
+
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             users = {person.email: self._person(person) for person in PEOPLE}
@@ -76,8 +81,11 @@ class Command(BaseCommand):
             self._member(lumen, users["dana@counsel.example"], Role.VIEWER, "Counsel")
             self._company(users["nora@quill.example"], QUILL, title="CEO")
             queue = load_kyc_demo()
+            sale = load_token_demo(company=lumen, owner=users["mei@lumen.example"],
+                                   chain_empty=options["chain_empty"])
         self._print(users)
         self.stdout.write(f"KYC review queue: {queue} applications (log in as ana@ or ben@tranche.example).")
+        self.stdout.write(f"Token sale: {sale.name} ({sale.get_state_display()}); the worker deploys it on the devnet.")
 
     def _person(self, person: DemoPerson) -> User:
         user = User.objects.filter(email__iexact=person.email).first()

@@ -1,0 +1,41 @@
+"""`make run`'s demo data: LUMEN and its sale are asked for once, and again after the devnet starts empty."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from tokens.choices import DeployStatus, SaleState
+from tokens.models import ChainIntent, Sale, Token
+
+
+@pytest.mark.django_db
+def test_demo_requests_lumens_deployment_once_and_again_after_the_chain_is_emptied() -> None:
+    call_command("demo_load", "--chain-empty", stdout=io.StringIO())
+    token = Token.objects.get(symbol="LUMEN")
+    sale = Sale.objects.get(token=token)
+    assert token.deploy_status == DeployStatus.DEPLOYING
+    assert sale.state == SaleState.DEPLOYING
+    assert token.supply_cap == 100_000_000 * 10**18
+    first = list(ChainIntent.objects.values_list("purpose", "object_key"))
+    assert ("token.deploy", f"token:{token.pk}") in first
+    assert ("sale.deploy", f"sale:{sale.pk}") in first
+
+    # The chain is still there: loading again changes nothing.
+    call_command("demo_load", stdout=io.StringIO())
+    assert list(ChainIntent.objects.values_list("purpose", "object_key")) == first
+    assert Token.objects.filter(symbol="LUMEN").count() == 1
+
+    # Pretend the worker deployed it, then the devnet restarted empty: the addresses are forgotten and the
+    # deployment is asked for again, with the sale opening after the restart.
+    Token.objects.filter(pk=token.pk).update(address="0x" + "11" * 20, deploy_status=DeployStatus.DEPLOYED)
+    Sale.objects.filter(pk=sale.pk).update(address="0x" + "22" * 20, state=SaleState.LIVE)
+    call_command("demo_load", "--chain-empty", stdout=io.StringIO())
+    token.refresh_from_db()
+    sale.refresh_from_db()
+    assert (token.address, token.deploy_status) == ("", DeployStatus.DEPLOYING)
+    assert (sale.address, sale.state) == ("", SaleState.DEPLOYING)
+    assert sorted(ChainIntent.objects.values_list("purpose", "object_key")) == sorted(first)
+    assert Sale.objects.count() == 1
