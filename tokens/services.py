@@ -30,7 +30,7 @@ from companies.models import Company, Membership
 from compliance.audit import Actor
 from compliance.services import audit_record
 from tokens import rules
-from tokens.choices import AllocationMode, DeployStatus, PaymentAsset, SaleState, SignerRole
+from tokens.choices import AllocationMode, DeployStatus, IntentState, PaymentAsset, SaleState, SignerRole
 from tokens.intents import intent_enqueue, intents_kick
 from tokens.models import ChainIntent, Sale, Token
 
@@ -216,3 +216,95 @@ def sale_intents(sale: Sale) -> list[ChainIntent]:
     """The deployment's intents in the order they run, for the progress page."""
     keys = [f"sale:{sale.pk}", f"token:{sale.token_id}"]
     return list(ChainIntent.objects.filter(chain_id=sale.token.chain_id, object_key__in=keys).order_by("pk"))
+
+
+# --- the sale's life after deployment ------------------------------------------------------------------------
+
+
+def _sale_locked(sale: Sale) -> Sale:
+    return Sale.objects.select_for_update().select_related("token").get(pk=sale.pk)
+
+
+def sale_raised(sale: Sale) -> int:
+    """What buyers paid in so far, from the purchases the scanner recorded (reorganised ones excluded)."""
+    from django.db.models import Sum
+
+    total = sale.purchases.filter(removed=False).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)
+
+
+def _sold_out(sale: Sale) -> bool:
+    return sale.allocation_mode == AllocationMode.FIRST_COME_FIRST_SERVED and sale_raised(sale) >= sale.hard_cap
+
+
+@transaction.atomic
+def sale_finalize(*, actor: Actor, sale: Sale) -> ChainIntent:
+    """Close a successful sale on-chain (after its end, or once a first-come-first-served sale sold out): the
+    contract fixes the total and mints the tokens sold; buyers claim them. The Finalized event moves the sale to
+    finalized."""
+    sale = _sale_locked(sale)
+    require_editor(actor, sale.token.company)
+    now = timezone.now()
+    if sale.state not in (SaleState.LIVE, SaleState.SUCCEEDED) or not sale.address:
+        raise ValidationError(_("Only a deployed sale that has ended can be finalized."))
+    if now < sale.ends_at and not _sold_out(sale):
+        raise ValidationError(_("The sale is still running: finalize it after it ends or once it sells out."))
+    if sale_raised(sale) < sale.soft_cap:
+        raise ValidationError(_("The sale missed its soft cap: buyers get their money back instead."))
+    intent = intent_enqueue(chain_id=sale.chain_id, purpose="sale.finalize", obj=sale, role=SignerRole.ELIGIBILITY)
+    audit_record(actor=actor, action="tokens.sale_finalize", target=sale, company_id=sale.token.company_id)
+    intents_kick()
+    return intent
+
+
+@transaction.atomic
+def sale_pause(*, actor: Actor, sale: Sale, paused: bool) -> ChainIntent:
+    """Stop (or resume) purchases; claims and refunds are never paused. The Paused/Unpaused event moves the
+    state; each request is its own intent, numbered, so pausing twice in a sale's life is two transactions."""
+    sale = _sale_locked(sale)
+    require_editor(actor, sale.token.company)
+    if paused and sale.state != SaleState.LIVE:
+        raise ValidationError(_("Only a live sale can be paused."))
+    if not paused and sale.state != SaleState.PAUSED:
+        raise ValidationError(_("The sale is not paused."))
+    purpose = "sale.pause" if paused else "sale.unpause"
+    earlier = ChainIntent.objects.filter(chain_id=sale.chain_id, purpose__in=["sale.pause", "sale.unpause"],
+                                         object_key__startswith=f"sale:{sale.pk}:")
+    if earlier.exclude(state__in=[IntentState.CONFIRMED, IntentState.FAILED]).exists():
+        raise ValidationError(_("A pause or resume of this sale is already on its way to the chain."))
+    count = earlier.filter(purpose=purpose).count()
+    intent = intent_enqueue(chain_id=sale.chain_id, purpose=purpose, obj=f"sale:{sale.pk}:{count + 1}",
+                            role=SignerRole.ELIGIBILITY)
+    audit_record(actor=actor, action=f"tokens.{purpose.replace('.', '_')}", target=sale,
+                 company_id=sale.token.company_id)
+    intents_kick()
+    return intent
+
+
+@transaction.atomic
+def sales_advance(*, now: datetime | None = None) -> int:
+    """Move deployed sales along the clock: scheduled → live at the start; live → succeeded or failed at the end
+    (or succeeded once a first-come-first-served sale sold out). A failed sale is put into refund mode on-chain
+    (anyone may; the platform does it at once so buyers need not wait for the grace period). Beat runs this."""
+    now = now or timezone.now()
+    moved = 0
+    for sale in Sale.objects.select_for_update().select_related("token").filter(
+        state__in=[SaleState.SCHEDULED, SaleState.LIVE, SaleState.PAUSED]
+    ).order_by("pk"):
+        state = sale.state
+        if state == SaleState.SCHEDULED and now >= sale.starts_at:
+            state = SaleState.LIVE
+        if state in (SaleState.LIVE, SaleState.PAUSED) and (now >= sale.ends_at or _sold_out(sale)):
+            state = SaleState.SUCCEEDED if sale_raised(sale) >= sale.soft_cap else SaleState.FAILED
+        if state == sale.state:
+            continue
+        sale.state = state
+        sale.save(update_fields=["state"])
+        if state == SaleState.FAILED:
+            intent_enqueue(chain_id=sale.chain_id, purpose="sale.enter_refund_mode", obj=sale,
+                           role=SignerRole.ELIGIBILITY)
+            intents_kick()
+        audit_record(actor=Actor.system(), action="tokens.sale_advance", target=sale,
+                     company_id=sale.token.company_id, changes={"state": state})
+        moved += 1
+    return moved

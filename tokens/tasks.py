@@ -28,3 +28,11 @@ def allowlist_reconcile() -> int:
     from tokens.chain import eligibility
 
     return eligibility.allowlist_reconcile()
+
+
+@shared_task(acks_late=True)
+def sales_advance() -> int:
+    """Move deployed sales along the clock (scheduled → live → succeeded or failed)."""
+    from tokens import services
+
+    return services.sales_advance()
