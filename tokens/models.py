@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from companies.models import Company
 from compliance.choices import Exemption
 from tokens.choices import (
     AllocationKind,
@@ -165,7 +166,7 @@ class Sale(models.Model):
         return self.name
 
     @property
-    def company(self):  # type: ignore[no-untyped-def]
+    def company(self) -> Company:
         return self.token.company
 
     @property
@@ -272,6 +273,10 @@ class Purchase(_Projection):
     investor_key = models.CharField(max_length=66, blank=True, help_text="The sale's investorId (bytes32), if any.")
     amount = Uint256Field(help_text="Paid, in the payment asset's base units.")
     tokens = Uint256Field(help_text="Token base units the amount buys at the sale's price.")
+    # In a Regulation Crowdfunding sale the purchase counts against the investor's limit through this ledger row,
+    # once (tokens.eligibility.purchase_ledger_record); removal reverses it, a revived purchase gets a new one.
+    ledger_record = models.OneToOneField("compliance.InvestmentRecord", null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="token_purchase")
 
     class Meta(_Projection.Meta):
         indexes = [models.Index(fields=["sale", "removed"], name="tokens_purchase_sale_idx")]
