@@ -9,12 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import DecimalValidator
 from django.db import models
 
 UINT256_MAX = 2**256 - 1
 
 
-class Uint256Field(models.DecimalField):  # type: ignore[type-arg]
+class Uint256Field(models.DecimalField):
     description = "A non-negative integer up to 2**256 - 1 (wei, token base units)"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -25,7 +26,7 @@ class Uint256Field(models.DecimalField):  # type: ignore[type-arg]
     @property
     def validators(self) -> list[Any]:
         # DecimalField's DecimalValidator expects a Decimal; the range is checked in to_python.
-        return list(self._validators)
+        return [v for v in super().validators if not isinstance(v, DecimalValidator)]
 
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
@@ -36,7 +37,7 @@ class Uint256Field(models.DecimalField):  # type: ignore[type-arg]
     def from_db_value(self, value: Decimal | None, expression: Any, connection: Any) -> int | None:
         return None if value is None else int(value)
 
-    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+    def to_python(self, value: Any) -> int | None:
         if value is None or value == "":
             return None
         if isinstance(value, bool):
