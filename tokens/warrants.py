@@ -1,0 +1,260 @@
+"""Token warrants: issued by the founder (alone, or attached to a SAFE or priced investment), converted into
+investor allocations when the company's token is live, and claimed by each holder with a verified wallet.
+
+Conversion reads the equity cap table engine on the day it runs (`equity.selectors.cap_table`), so a pro-rata
+warrant's tokens are the holder's fully diluted ownership of that day times the token's investor pool, rounded
+down (`tokens.hybrid`). Claiming writes one outbox intent, `allocation.distribute` (the token's `distribute(wallet,
+amount)` signed by the platform's distributor key); the allocation is delivered when it confirms.
+
+Not done yet: a warrant with a price per token. Its holder must pay before the tokens are theirs, and Tranche has
+no payment flow for it, so conversion leaves priced warrants outstanding and says so (`WarrantConversion.waiting`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Wallet
+from companies.models import Company
+from compliance.audit import Actor
+from compliance.services import audit_record
+from equity import selectors as equity_selectors
+from equity.choices import InvestmentState, RoundKind
+from equity.models import Investment, Stakeholder
+from tokens import hybrid
+from tokens.choices import (
+    AllocationKind,
+    AllocationState,
+    DeployStatus,
+    SignerRole,
+    WarrantKind,
+    WarrantState,
+)
+from tokens.intents import intent_enqueue, intents_kick
+from tokens.models import ChainIntent, Token, TokenAllocation, TokenWarrant
+from tokens.services import require_editor
+
+DISTRIBUTE = "allocation.distribute"
+# What the distributor has minted or been asked to mint: every allocation past planning, not cancelled.
+DISTRIBUTING_STATES = [AllocationState.DEPLOYING, AllocationState.VESTING, AllocationState.DELIVERED]
+
+
+# --- issue ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def warrant_issue(
+    *, actor: Actor, company: Company, stakeholder: Stakeholder, investment: Investment | None = None, kind: str,
+    token_amount: int | None = None, price_per_token: Decimal | None = None,
+) -> TokenWarrant:
+    """A right to tokens for `stakeholder`: `token_amount` base units (fixed), or their pro-rata share of the
+    investor pool at launch; free unless `price_per_token` is given. Attached to `investment` when it is one."""
+    require_editor(actor, company)
+    if stakeholder.company_id != company.pk:
+        raise ValidationError({"stakeholder": _("This stakeholder is not on the company's cap table.")})
+    currency = "USD"
+    if investment is not None:
+        investment = Investment.objects.select_related("round").get(pk=investment.pk)
+        if investment.round.company_id != company.pk:
+            raise ValidationError({"investment": _("This investment is not in one of the company's rounds.")})
+        if investment.stakeholder_id != stakeholder.pk:
+            raise ValidationError({"investment": _("A warrant attached to an investment goes to its investor.")})
+        if investment.round.kind not in (RoundKind.SAFE, RoundKind.PRICED):
+            raise ValidationError({"investment": _("A token warrant attaches to a SAFE or a priced investment.")})
+        if investment.state not in InvestmentState.counting():
+            raise ValidationError({"investment": _("This investment was cancelled, refunded or reversed.")})
+        currency = investment.currency
+    if kind == WarrantKind.FIXED:
+        if not isinstance(token_amount, int) or isinstance(token_amount, bool) or token_amount <= 0:
+            raise ValidationError({"token_amount": _("A fixed warrant needs a number of tokens above zero.")})
+    elif kind == WarrantKind.PRO_RATA:
+        if token_amount is not None:
+            raise ValidationError({"token_amount": _(
+                "A pro-rata warrant's tokens come from the investor pool at launch: leave the number empty.")})
+        # Locked so that two requests cannot both see no pro-rata warrant and both issue one.
+        Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
+        if TokenWarrant.objects.filter(stakeholder=stakeholder, kind=WarrantKind.PRO_RATA,
+                                       state=WarrantState.OUTSTANDING).exists():
+            raise ValidationError({"kind": _(
+                "%(name)s already holds a pro-rata token warrant: a second would count the same ownership twice.")
+                % {"name": stakeholder.name}})
+    else:
+        raise ValidationError({"kind": _("Choose a fixed number of tokens or a pro-rata share of the pool.")})
+    if price_per_token is not None and price_per_token < 0:
+        raise ValidationError({"price_per_token": _("A price cannot be negative.")})
+    warrant = TokenWarrant(company=company, stakeholder=stakeholder, investment=investment, kind=kind,
+                           token_amount=token_amount, price_per_token=price_per_token, currency=currency,
+                           created_by=actor.user)
+    warrant.full_clean()
+    warrant.save()
+    audit_record(actor=actor, action="tokens.warrant_issue", target=warrant, company_id=company.pk, changes={
+        "stakeholder": stakeholder.name, "kind": kind, "token_amount": str(token_amount) if token_amount else None,
+        "price_per_token": str(price_per_token) if price_per_token is not None else None,
+        "investment": investment.pk if investment else None})
+    return warrant
+
+
+# --- what converting would give --------------------------------------------------------------------------------
+
+
+def _terms(warrant: TokenWarrant) -> hybrid.WarrantTerms:
+    return hybrid.WarrantTerms(
+        key=str(warrant.pk), holder=warrant.stakeholder.name, kind=hybrid.WarrantType(warrant.kind),
+        token_amount=int(warrant.token_amount) if warrant.token_amount is not None else None)
+
+
+def warrant_tokens_now(*, company: Company, pool: int, warrants: list[TokenWarrant] | None = None,
+                       as_of: Any = None) -> dict[int, int]:
+    """Warrant id → tokens, were the outstanding warrants to convert on `as_of` (today) with this pool."""
+    if warrants is None:
+        warrants = list(TokenWarrant.objects.filter(company=company, state=WarrantState.OUTSTANDING)
+                        .select_related("stakeholder").order_by("pk"))
+    if not warrants:
+        return {}
+    table = equity_selectors.cap_table(company=company, as_of=as_of or timezone.localdate())
+    ownership = {row.key: row.fully_diluted_ownership for row in table.by_stakeholder}
+    tokens = hybrid.warrant_tokens([_terms(w) for w in warrants], ownership, pool)
+    return {int(key): amount for key, amount in tokens.items()}
+
+
+def company_token(company: Company) -> Token | None:
+    """The company's launched token (the first deployed one), which warrants convert into."""
+    return (Token.objects.filter(company=company, deploy_status=DeployStatus.DEPLOYED).order_by("pk").first()
+            or Token.objects.filter(company=company).order_by("pk").first())
+
+
+# --- convert -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WarrantConversion:
+    allocations: list[TokenAllocation] = field(default_factory=list)
+    nothing: list[TokenWarrant] = field(default_factory=list)  # pro-rata of a holder who owns nothing: 0 tokens
+    waiting: list[TokenWarrant] = field(default_factory=list)  # priced: left outstanding until paying is built
+
+
+@transaction.atomic
+def warrants_convert(*, actor: Actor, token: Token) -> WarrantConversion:
+    """At launch: every outstanding free warrant of the token's company becomes a claimable investor allocation.
+    Priced warrants stay outstanding (see the module's docstring). Converting twice converts nothing more."""
+    token = Token.objects.select_for_update().select_related("company").get(pk=token.pk)
+    require_editor(actor, token.company)
+    if token.deploy_status != DeployStatus.DEPLOYED or not token.address:
+        raise ValidationError(_("Token warrants convert at launch: deploy the token first."))
+    warrants = list(TokenWarrant.objects.select_for_update().filter(company=token.company,
+                                                                    state=WarrantState.OUTSTANDING)
+                    .select_related("stakeholder").order_by("pk"))
+    result = WarrantConversion()
+    free: list[TokenWarrant] = []
+    for warrant in warrants:
+        (result.waiting if warrant.price_per_token not in (None, Decimal(0)) else free).append(warrant)
+    tokens = warrant_tokens_now(company=token.company, pool=int(token.investor_pool), warrants=free)
+    now = timezone.now()
+    for warrant in free:
+        amount = tokens[warrant.pk]
+        warrant.state, warrant.converted_at = WarrantState.CONVERTED, now
+        warrant.save(update_fields=["state", "converted_at"])
+        if amount == 0:
+            result.nothing.append(warrant)
+            continue
+        allocation = TokenAllocation(
+            token=token, kind=AllocationKind.INVESTOR, label=_("Token warrant of %(name)s") % {
+                "name": warrant.stakeholder.name},
+            stakeholder=warrant.stakeholder, user=warrant.stakeholder.user, amount=amount, warrant=warrant,
+            state=AllocationState.CLAIMABLE)
+        allocation.full_clean()
+        allocation.save()
+        result.allocations.append(allocation)
+    audit_record(actor=actor, action="tokens.warrants_convert", target=token, company_id=token.company_id, changes={
+        "converted": {str(a.warrant_id): str(a.amount) for a in result.allocations},
+        "to_nothing": [w.pk for w in result.nothing], "waiting_for_payment": [w.pk for w in result.waiting],
+        "investor_pool": str(token.investor_pool)})
+    return result
+
+
+# --- claim ---------------------------------------------------------------------------------------------------------
+
+
+def distributor_minted_or_asked(token: Token) -> int:
+    """What the platform's distributor has minted, or been asked to, for this token (allocations only)."""
+    total = TokenAllocation.objects.filter(token=token, state__in=DISTRIBUTING_STATES).aggregate(n=Sum("amount"))["n"]
+    return int(total or 0)
+
+
+def distributor_ceiling(token: Token) -> int:
+    """The distributor's ceiling on the token: as recorded when it was set on-chain, else what deployment sets
+    it to (the investor pool plus every allocation, as `tokens.chain.builders.distributor_ceiling`)."""
+    if token.distributor_ceiling:
+        return int(token.distributor_ceiling)
+    allocated = TokenAllocation.objects.filter(token=token).aggregate(n=Sum("amount"))["n"] or 0
+    return int(token.investor_pool) + int(allocated)
+
+
+def check_within_ceiling(token: Token, amount: int) -> None:
+    """The token refuses the distributor more than its ceiling; refuse here first, in words, rather than send a
+    transaction that reverts."""
+    ceiling = distributor_ceiling(token)
+    already = distributor_minted_or_asked(token)
+    if already + amount > ceiling:
+        raise ValidationError(_(
+            "The token lets the platform distribute %(ceiling)s base units and %(already)s are taken: %(amount)s "
+            "more do not fit. The company's admin address must raise the distributor ceiling first.") % {
+            "ceiling": f"{ceiling:,}", "already": f"{already:,}", "amount": f"{amount:,}"})
+
+
+@transaction.atomic
+def allocation_claim(*, actor: Actor, allocation: TokenAllocation, wallet: Wallet) -> TokenAllocation:
+    """The holder claims a converted warrant's tokens into one of their verified wallets."""
+    # The token first, as conversion and deployment lock it: its row serialises every claim against the ceiling.
+    token = Token.objects.select_for_update().get(pk=allocation.token_id)
+    allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("stakeholder").get(
+        pk=allocation.pk)
+    holder = allocation.user_id or (allocation.stakeholder.user_id if allocation.stakeholder else None)
+    if actor.user is None or holder != actor.user.pk:
+        raise PermissionDenied(_("Only the holder of these tokens can claim them."))
+    if allocation.state != AllocationState.CLAIMABLE:
+        raise ValidationError(_("These tokens are not waiting to be claimed (%(state)s).") % {
+            "state": allocation.get_state_display()})
+    wallet = Wallet.objects.filter(pk=wallet.pk).first() or wallet
+    if wallet.user_id != actor.user.pk or wallet.removed_at is not None:
+        raise ValidationError({"wallet": _("Claim with one of your own verified wallets.")})
+    if wallet.chain_id != token.chain_id:
+        raise ValidationError({"wallet": _("This wallet was verified on another chain than the token's.")})
+    if token.deploy_status != DeployStatus.DEPLOYED or not token.address:
+        raise ValidationError(_("The token is not live yet."))
+    check_within_ceiling(token, int(allocation.amount))
+    allocation.beneficiary_address = wallet.address
+    allocation.state = AllocationState.DEPLOYING
+    allocation.save(update_fields=["beneficiary_address", "state"])
+    # Numbered: a distribution that failed on-chain leaves the allocation claimable, and the next claim is a new
+    # intent rather than the failed one found again.
+    attempt = ChainIntent.objects.filter(chain_id=token.chain_id, purpose=DISTRIBUTE,
+                                         object_key__startswith=f"tokenallocation:{allocation.pk}:").count() + 1
+    intent_enqueue(chain_id=token.chain_id, purpose=DISTRIBUTE, obj=f"tokenallocation:{allocation.pk}:{attempt}",
+                   role=SignerRole.DISTRIBUTOR, params={"to": wallet.address, "amount": str(allocation.amount)})
+    audit_record(actor=actor, action="tokens.allocation_claim", target=allocation, company_id=token.company_id,
+                 changes={"wallet": wallet.address, "amount": str(allocation.amount)})
+    intents_kick()
+    return allocation
+
+
+def allocation_delivered(allocation_id: int) -> None:
+    """The distribute transaction confirmed: the tokens are in the holder's wallet (idempotent)."""
+    TokenAllocation.objects.filter(pk=allocation_id, state=AllocationState.DEPLOYING).update(
+        state=AllocationState.DELIVERED)
+
+
+def allocation_distribution_failed(allocation_id: int) -> None:
+    """The distribute transaction failed for good: the tokens are claimable again (another wallet, or after the
+    company raised the ceiling)."""
+    TokenAllocation.objects.filter(pk=allocation_id, state=AllocationState.DEPLOYING,
+                                   kind=AllocationKind.INVESTOR).update(state=AllocationState.CLAIMABLE,
+                                                                        beneficiary_address="")
