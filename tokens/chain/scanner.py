@@ -1,0 +1,527 @@
+"""The event scanner: every watched contract's logs into `ChainEvent` rows and their projections.
+
+One pass (`chain_scan`, run by beat every few seconds) per chain:
+
+1. Compare the cursor's stored block hash with the node's. Equal: re-read the last
+   `CHAIN_SCAN_SAFETY_BLOCKS` blocks below it (a shallow reorganisation is found there). Different: the chain was
+   reorganised deeper than that; walk back over the blocks that hold stored events until one still has the
+   node's hash, and re-read from the block after it.
+2. Read from there to the head in ranges, one `eth_getLogs` per range over every contract that range concerns: a
+   contract added later starts at its own `start_block` (backfill) until it has caught up with the others. The
+   range halves when the node refuses it (too many results, too wide, a timeout) and grows back after successes.
+3. Each log's block hash is checked against the node's header; a range answered from a chain that moved
+   meanwhile is read again.
+4. Per range, in one database transaction: upsert the events on (chain, tx hash, log index); an event of the
+   range that the node no longer returns is marked removed; an event re-mined elsewhere is revived with its new
+   block (and log index). The projections follow (`tokens.projections`), then the contracts' progress and the
+   cursor move. Reading the same range again finds nothing to change, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from contracts import load_artifact
+from tokens import projections
+from tokens.chain import client
+from tokens.choices import ChainEventName, ContractKind
+from tokens.models import ChainEvent, ScanCursor, WatchedContract
+
+log = logging.getLogger(__name__)
+
+# The events kept, per kind of contract (and the artifact whose ABI decodes them).
+KEPT_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
+    ContractKind.SALE: ("TrancheSale", frozenset({
+        ChainEventName.PURCHASED, ChainEventName.CLAIMED, ChainEventName.REFUNDED, ChainEventName.ALLOWLIST_UPDATED,
+        ChainEventName.MERKLE_ROOT_UPDATED, ChainEventName.FINALIZED, ChainEventName.REFUND_MODE_ENTERED,
+        ChainEventName.PROCEEDS_WITHDRAWN, ChainEventName.SWEPT, ChainEventName.PAUSED, ChainEventName.UNPAUSED,
+    })),
+    ContractKind.TOKEN: ("TrancheToken", frozenset({ChainEventName.TRANSFER})),
+    ContractKind.VESTING: ("TrancheVesting", frozenset({ChainEventName.ERC20_RELEASED})),
+}
+GROW_AFTER = 2  # successful ranges in a row before the range doubles again
+CONSISTENCY_RETRIES = 3
+ADVISORY_LOCK_CLASS = 0x74726E63  # "trnc": with the chain id, the key of the one scanner that may run per chain
+# Log indexes are far below this; a moved event parks here for a moment so that rows can swap places.
+PARKED_LOG_INDEX = 2_000_000_000
+
+
+class ScanError(RuntimeError):
+    pass
+
+
+class RangeRefused(ScanError):
+    """The node would not answer this range (too many results, too wide, timed out): try a smaller one."""
+
+
+class ChainMoved(ScanError):
+    """The node kept answering from different chains; the next pass tries again."""
+
+
+# ------------------------------------------------------------------------------------------ the node
+
+
+@dataclass(frozen=True)
+class RawLog:
+    address: str  # lower case, as nodes send it
+    topics: tuple[str, ...]
+    data: str
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+
+
+class ChainReader(Protocol):
+    """What the scanner asks of a node. `NodeReader` asks a real one over JSON-RPC; tests wrap it."""
+
+    def head(self) -> int: ...
+
+    def block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]: ...
+
+    def logs(self, first: int, last: int, addresses: Sequence[str], topics: Sequence[str]) -> list[RawLog]: ...
+
+
+class NodeReader:
+    """Raw JSON-RPC through web3's provider: the answers are used as sent, without web3's per-field formatting
+    (which costs more than the rest of the scanner on large ranges)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+
+    def _call(self, method: str, params: list[Any]) -> Any:
+        try:
+            reply = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        except (requests.RequestException, OSError) as error:
+            raise RangeRefused(f"{method}: {error}") from error
+        if "error" in reply:
+            raise RangeRefused(f"{method}: {reply['error']}")
+        return reply.get("result")
+
+    def head(self) -> int:
+        return int(self._call("eth_blockNumber", []), 16)
+
+    def block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
+        if not numbers:
+            return {}
+        provider: Any = self.w3.provider
+        batch = [("eth_getBlockByNumber", [hex(number), False]) for number in numbers]
+        replies = provider.make_batch_request(batch)
+        if not isinstance(replies, list):
+            raise ScanError(f"eth_getBlockByNumber batch: {replies.get('error')}")
+        hashes: dict[int, str | None] = {}
+        for number, reply in zip(numbers, replies, strict=True):
+            if "error" in reply:
+                raise ScanError(f"eth_getBlockByNumber {number}: {reply['error']}")
+            block = reply.get("result")
+            hashes[number] = str(block["hash"]).lower() if block else None
+        return hashes
+
+    def logs(self, first: int, last: int, addresses: Sequence[str], topics: Sequence[str]) -> list[RawLog]:
+        answer = self._call("eth_getLogs", [{
+            "fromBlock": hex(first), "toBlock": hex(last), "address": list(addresses), "topics": [list(topics)],
+        }])
+        return [
+            RawLog(
+                address=item["address"].lower(), topics=tuple(item["topics"]), data=item["data"],
+                block_number=int(item["blockNumber"], 16), block_hash=item["blockHash"].lower(),
+                tx_hash=item["transactionHash"].lower(), log_index=int(item["logIndex"], 16),
+            )
+            for item in answer
+            if not item.get("removed")
+        ]
+
+
+# ------------------------------------------------------------------------------------------ decoding
+
+
+@dataclass(frozen=True)
+class EventShape:
+    name: str
+    kind: str
+    indexed: tuple[tuple[str, str], ...]  # (name, type) of the topics after the first
+    unindexed: tuple[tuple[str, str], ...]  # (name, type) of the data
+    static: bool  # every data field is one 32-byte word: decoded by slicing
+
+
+def _is_word(abi_type: str) -> bool:
+    if abi_type in ("address", "bool") or abi_type.startswith(("uint", "int")):
+        return "[" not in abi_type
+    return abi_type.startswith("bytes") and abi_type[5:].isdigit()
+
+
+def _event_shapes() -> dict[str, EventShape]:
+    shapes: dict[str, EventShape] = {}
+    for kind, (artifact_name, kept) in KEPT_EVENTS.items():
+        for entry in load_artifact(artifact_name).abi:
+            if entry.get("type") != "event" or entry["name"] not in kept:
+                continue
+            types = ",".join(str(i["type"]) for i in entry["inputs"])
+            topic = "0x" + keccak(text=f"{entry['name']}({types})").hex()
+            indexed = tuple((str(i["name"]), str(i["type"])) for i in entry["inputs"] if i["indexed"])
+            unindexed = tuple((str(i["name"]), str(i["type"])) for i in entry["inputs"] if not i["indexed"])
+            shapes[topic] = EventShape(entry["name"], kind, indexed, unindexed,
+                                       all(_is_word(t) for _, t in unindexed))
+    return shapes
+
+
+_shapes: dict[str, EventShape] | None = None
+_checksummed: dict[str, str] = {}
+
+
+def event_shapes() -> dict[str, EventShape]:
+    """topic0 → the event it names, for every event the scanner keeps."""
+    global _shapes  # noqa: PLW0603 - computed once from the artifacts
+    if _shapes is None:
+        _shapes = _event_shapes()
+    return _shapes
+
+
+def _address(word: str) -> str:
+    lower = "0x" + word[-40:].lower()
+    checksummed = _checksummed.get(lower)
+    if checksummed is None:
+        checksummed = to_checksum_address(lower)
+        if len(_checksummed) < 200_000:
+            _checksummed[lower] = checksummed
+    return checksummed
+
+
+def _word_value(abi_type: str, word: str) -> Any:
+    """One 32-byte ABI word (64 hex digits) as stored: ints as strings, addresses checksummed."""
+    if abi_type == "address":
+        return _address(word)
+    if abi_type == "bool":
+        return int(word, 16) != 0
+    if abi_type.startswith("uint"):
+        return str(int(word, 16))
+    if abi_type.startswith("int"):
+        value = int(word, 16)
+        return str(value - (1 << 256) if value >= 1 << 255 else value)
+    size = int(abi_type[5:])
+    return "0x" + word[: 2 * size].lower()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return to_checksum_address(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
+
+
+def decode_args(shape: EventShape, raw: RawLog) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    for (name, abi_type), topic in zip(shape.indexed, raw.topics[1:], strict=True):
+        # An indexed dynamic value (string, array) is only its hash: keep the hash.
+        args[name] = _word_value(abi_type, topic[2:]) if _is_word(abi_type) else topic.lower()
+    data = raw.data[2:]
+    if shape.static:
+        for position, (name, abi_type) in enumerate(shape.unindexed):
+            args[name] = _word_value(abi_type, data[64 * position: 64 * (position + 1)])
+    elif shape.unindexed:
+        values = abi_decode([t for _, t in shape.unindexed], bytes.fromhex(data))
+        for (name, _), value in zip(shape.unindexed, values, strict=True):
+            args[name] = _json_value(value)
+    return args
+
+
+# ------------------------------------------------------------------------------------------ the pass
+
+
+@dataclass
+class Watched:
+    row: WatchedContract
+    address: str  # lower case
+    first: int  # the first block this pass reads for it
+
+
+@dataclass
+class RangeSize:
+    """The adaptive range of one chain, kept between passes in this process."""
+
+    size: int
+    successes: int = 0
+
+    def refused(self) -> None:
+        self.size = max(1, self.size // 2)
+        self.successes = 0
+
+    def answered(self, maximum: int) -> None:
+        self.successes += 1
+        if self.successes >= GROW_AFTER and self.size < maximum:
+            self.size = min(maximum, self.size * 2)
+            self.successes = 0
+
+
+_range_sizes: dict[int, RangeSize] = {}
+
+
+@dataclass
+class Stored:
+    created: int = 0
+    revived: int = 0
+    removed: int = 0
+    created_events: list[ChainEvent] = field(default_factory=list)
+    changed_events: list[ChainEvent] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.revived + self.removed
+
+
+def chain_scan(chain_id: int, *, reader: ChainReader | None = None) -> int:
+    """One pass over `chain_id`; returns how many events were created, revived or removed.
+
+    Another pass already running on the chain (beat fires again before a long backfill ends) makes this one
+    return 0 at once: an advisory lock lets one scanner per chain run.
+    """
+    reader = reader or NodeReader(client.web3())
+    key = (ADVISORY_LOCK_CLASS << 32) | (chain_id & 0xFFFFFFFF)
+    with connection.cursor() as sql:
+        sql.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        locked = sql.fetchone()
+    if not locked or not locked[0]:
+        return 0
+    try:
+        return _scan(chain_id, reader)
+    finally:
+        with connection.cursor() as sql:
+            sql.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _scan(chain_id: int, reader: ChainReader) -> int:
+    contracts = list(WatchedContract.objects.filter(chain_id=chain_id).order_by("pk"))
+    if not contracts:
+        return 0
+    head = reader.head()
+    cursor = ScanCursor.objects.filter(chain_id=chain_id).first()
+    rescan_from = _rescan_from(chain_id, cursor, reader, contracts)
+    watched = []
+    for row in contracts:
+        after = row.start_block if row.backfilled_through is None else max(row.start_block,
+                                                                            row.backfilled_through + 1)
+        first = after if rescan_from is None else max(row.start_block, min(after, rescan_from))
+        watched.append(Watched(row, row.address.lower(), first))
+    maximum = max(1, settings.CHAIN_SCAN_MAX_RANGE)
+    size = _range_sizes.setdefault(chain_id, RangeSize(maximum))
+    size.size = min(size.size, maximum)
+    topics = list(event_shapes())
+    changed = 0
+    start = min(w.first for w in watched)
+    attempts = 0
+    while start <= head:
+        end = min(head, start + size.size - 1)
+        included = [w for w in watched if w.first <= end]
+        if not included:
+            start = min(w.first for w in watched if w.first > end)
+            continue
+        try:
+            logs = reader.logs(start, end, [w.address for w in included], topics)
+        except RangeRefused as error:
+            if size.size == 1:
+                raise
+            size.refused()
+            log.info("chain %s: blocks %s-%s refused (%s); range now %s", chain_id, start, end, error, size.size)
+            continue
+        hashes = reader.block_hashes(sorted({raw.block_number for raw in logs} | {end}))
+        if hashes.get(end) is None or any(hashes.get(raw.block_number) != raw.block_hash for raw in logs):
+            attempts += 1
+            if attempts > CONSISTENCY_RETRIES:
+                raise ChainMoved(f"chain {chain_id}: blocks {start}-{end} changed while being read")
+            continue
+        attempts = 0
+        size.answered(maximum)
+        everyone = len(included) == len(watched)
+        changed += _store_range(chain_id, start, end, logs, included, cursor_hash=hashes[end] if everyone else None)
+        start = end + 1
+    return changed
+
+
+def _rescan_from(chain_id: int, cursor: ScanCursor | None, reader: ChainReader,
+                 contracts: Sequence[WatchedContract]) -> int | None:
+    """The first block of the re-read window, or None before the first pass."""
+    if cursor is None:
+        return None
+    safety = max(1, settings.CHAIN_SCAN_SAFETY_BLOCKS)
+    if reader.block_hashes([cursor.block_number]).get(cursor.block_number) == cursor.block_hash:
+        return max(0, cursor.block_number - safety + 1)
+    ancestor = _common_ancestor(chain_id, cursor.block_number, reader)
+    first = min(c.start_block for c in contracts) if ancestor is None else ancestor + 1
+    first = min(first, max(0, cursor.block_number - safety + 1))
+    log.warning("chain %s: block %s is no longer on the chain; re-reading from %s", chain_id,
+                cursor.block_number, first)
+    return first
+
+
+def _common_ancestor(chain_id: int, below: int, reader: ChainReader, batch: int = 16) -> int | None:
+    """The highest block below `below` holding a stored event whose hash the node still has: every block up to
+    it is unchanged, since each block's hash covers its parent's."""
+    blocks = (ChainEvent.objects.filter(chain_id=chain_id, removed=False, block_number__lt=below)
+              .values_list("block_number", "block_hash").distinct().order_by("-block_number"))
+    checked = 0
+    while True:
+        page = list(blocks[checked: checked + batch])
+        if not page:
+            return None
+        node = reader.block_hashes(sorted({number for number, _ in page}))
+        for number, block_hash in page:
+            if node.get(number) == block_hash:
+                return int(number)
+        checked += batch
+        batch *= 2
+
+
+# ------------------------------------------------------------------------------------------ storing a range
+
+
+def _store_range(chain_id: int, first: int, last: int, logs: Sequence[RawLog], included: Sequence[Watched],
+                 *, cursor_hash: str | None) -> int:
+    by_address = {w.address: w.row for w in included}
+    shapes = event_shapes()
+    with transaction.atomic():
+        stored = _store_events(chain_id, first, last, logs, by_address, shapes)
+        projections.events_project(created=stored.created_events, changed=stored.changed_events)
+        WatchedContract.objects.filter(pk__in=[w.row.pk for w in included]).filter(
+            Q(backfilled_through__isnull=True) | Q(backfilled_through__lt=last)).update(backfilled_through=last)
+        for w in included:
+            w.row.backfilled_through = max(last, w.row.backfilled_through or last)
+        if cursor_hash is not None:
+            updated = ScanCursor.objects.filter(chain_id=chain_id).exclude(
+                block_number=last, block_hash=cursor_hash).update(block_number=last, block_hash=cursor_hash)
+            if not updated and not ScanCursor.objects.filter(chain_id=chain_id).exists():
+                ScanCursor.objects.create(chain_id=chain_id, block_number=last, block_hash=cursor_hash)
+    if stored.changed:
+        log.info("chain %s blocks %s-%s: %s new, %s revived, %s removed events", chain_id, first, last,
+                 stored.created, stored.revived, stored.removed)
+    return stored.changed
+
+
+def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
+                  by_address: dict[str, WatchedContract], shapes: dict[str, EventShape]) -> Stored:
+    """Make the range's rows what the node says; returns the events that changed (for the projections)."""
+    wanted: dict[tuple[str, int], tuple[RawLog, EventShape, WatchedContract]] = {}
+    for raw in logs:
+        watched = by_address.get(raw.address)
+        shape = shapes.get(raw.topics[0].lower()) if raw.topics else None
+        if watched is None or shape is None or shape.kind != watched.kind or len(raw.topics) != 1 + len(shape.indexed):
+            continue
+        wanted[(raw.tx_hash, raw.log_index)] = (raw, shape, watched)
+    stored = Stored()
+    existing = _existing(chain_id, first, last, {raw.tx_hash for raw, _, _ in wanted.values()},
+                         list(by_address))
+    by_key = {(e.tx_hash, e.log_index): e for e in existing}
+    claimed: set[int] = set()
+    to_create: list[ChainEvent] = []
+    to_update: list[ChainEvent] = []
+    unmatched: list[tuple[tuple[str, int], tuple[RawLog, EventShape, WatchedContract], dict[str, Any]]] = []
+    for key, (raw, shape, watched) in wanted.items():
+        args = decode_args(shape, raw)
+        event = by_key.get(key)
+        if event is not None and event.name == shape.name and event.args == args:
+            claimed.add(event.pk)
+            if event.removed or event.block_hash != raw.block_hash or event.block_number != raw.block_number:
+                event.removed, event.block_hash, event.block_number = False, raw.block_hash, raw.block_number
+                to_update.append(event)
+        else:
+            unmatched.append((key, (raw, shape, watched), args))
+    # An event re-mined at another position of its block keeps its row: same transaction, contract and content.
+    moved: list[ChainEvent] = []
+    spare: dict[tuple[str, str, str], list[ChainEvent]] = defaultdict(list)
+    for event in existing:
+        if event.pk not in claimed and (event.tx_hash, event.log_index) not in wanted:
+            spare[(event.tx_hash, event.address.lower(), event.name)].append(event)
+    for (tx_hash, log_index), (raw, shape, watched), args in unmatched:
+        candidates = spare.get((tx_hash, raw.address, shape.name), [])
+        match = next((e for e in candidates if e.args == args), None)
+        if match is not None:
+            candidates.remove(match)
+            claimed.add(match.pk)
+            match.removed, match.block_hash, match.block_number = False, raw.block_hash, raw.block_number
+            match.log_index = log_index
+            moved.append(match)
+            continue
+        if (tx_hash, log_index) in by_key:
+            # The same position now holds a different log: the old one is gone (removed below), but the key is
+            # unique, so the row is reused for what the node returns now.
+            event = by_key[(tx_hash, log_index)]
+            claimed.add(event.pk)
+            _fill(event, raw, shape, watched, args)
+            event.removed = False
+            to_update.append(event)
+            stored.removed += 1
+            continue
+        event = ChainEvent(chain_id=chain_id, tx_hash=tx_hash, log_index=log_index)
+        _fill(event, raw, shape, watched, args)
+        to_create.append(event)
+    gone = [e for e in existing if e.pk not in claimed and not e.removed and first <= e.block_number <= last]
+    now = timezone.now()
+    for event in gone:
+        event.removed, event.updated_at = True, now
+    if moved:
+        # Log indexes are unique per transaction: park the moved rows first so that two can swap places.
+        for offset, event in enumerate(moved):
+            ChainEvent.objects.filter(pk=event.pk).update(log_index=PARKED_LOG_INDEX + offset)
+        to_update += moved
+    if gone:
+        ChainEvent.objects.filter(pk__in=[e.pk for e in gone]).update(removed=True, updated_at=now)
+    for event in to_update:
+        event.updated_at = now
+    if to_update:
+        ChainEvent.objects.bulk_update(
+            to_update, ["removed", "block_hash", "block_number", "log_index", "address", "name", "args", "sale",
+                        "token", "updated_at"], batch_size=1000)
+    if to_create:
+        ChainEvent.objects.bulk_create(to_create, batch_size=5000)
+    stored.created += len(to_create)
+    stored.revived += len(to_update)
+    stored.removed += len(gone)
+    stored.changed_events = [*gone, *to_update]
+    stored.created_events = to_create
+    return stored
+
+
+def _existing(chain_id: int, first: int, last: int, tx_hashes: Iterable[str], addresses: Sequence[str]
+              ) -> list[ChainEvent]:
+    """Stored events of these transactions (wherever they were mined), and those of the range's contracts."""
+    fields = ("id", "tx_hash", "log_index", "block_number", "block_hash", "address", "name", "args", "removed",
+              "sale_id", "token_id")
+    hashes = list(tx_hashes)
+    rows: dict[int, ChainEvent] = {}
+    if hashes:
+        for event in ChainEvent.objects.filter(chain_id=chain_id, tx_hash__in=hashes).only(*fields):
+            rows[event.pk] = event
+    checksummed = [to_checksum_address(a) for a in addresses]
+    for event in ChainEvent.objects.filter(chain_id=chain_id, block_number__gte=first, block_number__lte=last,
+                                           address__in=checksummed, removed=False).only(*fields):
+        rows.setdefault(event.pk, event)
+    return list(rows.values())
+
+
+def _fill(event: ChainEvent, raw: RawLog, shape: EventShape, watched: WatchedContract, args: dict[str, Any]) -> None:
+    event.block_number = raw.block_number
+    event.block_hash = raw.block_hash
+    event.address = _address(raw.address)
+    event.name = shape.name
+    event.args = args
+    event.sale_id = watched.sale_id
+    event.token_id = watched.token_id

@@ -1,0 +1,191 @@
+"""What the chain's events mean for the platform's rows: purchases, claims and refunds of a sale, and its state.
+
+The scanner (`tokens.chain.scanner`) calls `events_project` in the transaction that stores the events. A
+projection row mirrors its event: created with it, marked removed when a reorganisation orphans it, revived (with
+the new block and transaction position) when it is mined again. Totals therefore always filter `removed=False`;
+`sale_standing` is the one place that adds a sale's purchases up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from django.db.models import Count, Sum
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Wallet
+from tokens.choices import ChainEventName, SaleState
+from tokens.models import ChainEvent, Claim, Purchase, Sale, SaleRefund
+from tokens.units import tokens_for
+
+ZERO_KEY = "0x" + "00" * 32
+PROJECTED: dict[str, type[Purchase] | type[Claim] | type[SaleRefund]] = {
+    ChainEventName.PURCHASED: Purchase,
+    ChainEventName.CLAIMED: Claim,
+    ChainEventName.REFUNDED: SaleRefund,
+}
+SALE_STATE_EVENTS = frozenset({ChainEventName.FINALIZED, ChainEventName.REFUND_MODE_ENTERED,
+                               ChainEventName.PAUSED, ChainEventName.UNPAUSED})
+# States the events decide; a sale in another one (draft, deploying) is not the scanner's to move.
+_CHAIN_STATES = frozenset({SaleState.SCHEDULED, SaleState.LIVE, SaleState.PAUSED, SaleState.SUCCEEDED,
+                           SaleState.FAILED, SaleState.FINALIZED})
+
+
+class SaleStanding(TypedDict):
+    raised: int  # payment asset base units
+    buyers: int  # distinct beneficiary wallets
+    purchases: int
+
+
+def sale_standing(sale: Sale) -> SaleStanding:
+    """A sale's purchases as the chain has them now (orphaned ones left out): money raised, in the payment asset's
+    base units, distinct buyers (beneficiary wallets) and purchases."""
+    totals = Purchase.objects.filter(sale=sale, removed=False).aggregate(
+        raised=Sum("amount"), purchases=Count("pk"), buyers=Count(Lower("wallet"), distinct=True))
+    return SaleStanding(raised=int(totals["raised"] or 0), buyers=int(totals["buyers"]),
+                        purchases=int(totals["purchases"]))
+
+
+def events_project(*, created: Sequence[ChainEvent], changed: Sequence[ChainEvent]) -> None:
+    """Make the projections mirror these events: `created` are new rows, `changed` were removed, revived or moved.
+
+    Runs inside the scanner's transaction, so the projections move with the events and the cursor.
+    """
+    events = [e for e in (*created, *changed) if e.sale_id is not None]
+    if not events:
+        return
+    sales = Sale.objects.select_related("token").in_bulk({e.sale_id for e in events})
+    new_ids = {e.pk for e in created}
+    for name, model in PROJECTED.items():
+        mine = [e for e in events if e.name == name]
+        fresh = [e for e in mine if e.pk in new_ids]
+        if fresh:
+            _rows_create(model, fresh, sales)
+        moved = [e for e in changed if e.sale_id is not None]
+        if moved:
+            _rows_follow(model, name, moved, sales)
+    touched = {e.sale_id for e in events if e.name in SALE_STATE_EVENTS}
+    if touched:
+        sale_state_follow(sale_ids=sorted(i for i in touched if i is not None))
+
+
+def _rows_create(model: Any, events: Sequence[ChainEvent], sales: dict[int, Sale]) -> None:
+    investors = _investors(events)
+    rows = [_row(model, event, sales[event.sale_id], investors) for event in events if not event.removed
+            and event.sale_id in sales]
+    model.objects.bulk_create(rows, batch_size=5000)
+
+
+def _rows_follow(model: Any, name: str, events: Sequence[ChainEvent], sales: dict[int, Sale]) -> None:
+    """Rows of events that changed: follow `removed`, the block and the amounts; a row whose event now says
+    something else (a transaction re-mined with another outcome) is removed."""
+    by_id = {e.pk: e for e in events}
+    rows = {row.event_id: row for row in model.objects.filter(event_id__in=list(by_id))}
+    updated: list[Any] = []
+    missing: list[ChainEvent] = []
+    for event in events:
+        row = rows.get(event.pk)
+        if row is None:
+            if event.name == name and not event.removed:
+                missing.append(event)
+            continue
+        if event.name != name:
+            fields = {"removed": True}
+        else:
+            fields = _fields(model, event, sales[event.sale_id])  # type: ignore[index]
+            fields.pop("investor", None)  # resolved once, when the row was created
+        if any(getattr(row, key) != value for key, value in fields.items()):
+            for key, value in fields.items():
+                setattr(row, key, value)
+            updated.append(row)
+    if updated:
+        model.objects.bulk_update(updated, ["removed", "block_number", "tx_hash", "wallet",
+                                            *_amount_fields(model)])
+    if missing:
+        _rows_create(model, missing, sales)
+
+
+def _amount_fields(model: Any) -> list[str]:
+    if model is Purchase:
+        return ["payer", "investor_key", "amount", "tokens"]
+    if model is Claim:
+        return ["tokens", "paid"]
+    return ["amount"]
+
+
+def _fields(model: Any, event: ChainEvent, sale: Sale) -> dict[str, Any]:
+    args = event.args
+    common = {"removed": event.removed, "block_number": event.block_number, "tx_hash": event.tx_hash}
+    if model is Purchase:
+        amount = int(args["amount"])
+        key = str(args["investorId"])
+        return {**common, "wallet": args["beneficiary"], "payer": args["payer"],
+                "investor_key": "" if key == ZERO_KEY else key, "amount": amount,
+                "tokens": tokens_for(amount, price=int(sale.price), token_decimals=sale.token.decimals)}
+    if model is Claim:
+        return {**common, "wallet": args["wallet"], "tokens": int(args["tokens"]), "paid": int(args["paid"])}
+    return {**common, "wallet": args["wallet"], "amount": int(args["amount"])}
+
+
+def _row(model: Any, event: ChainEvent, sale: Sale, investors: dict[tuple[int, str], int]) -> Any:
+    fields = _fields(model, event, sale)
+    return model(sale_id=sale.pk, event_id=event.pk,
+                 investor_id=investors.get((event.chain_id, fields["wallet"].lower())), **fields)
+
+
+def _investors(events: Sequence[ChainEvent]) -> dict[tuple[int, str], int]:
+    """(chain id, lower-case address) → the user whose active, verified wallet it is."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for event in events:
+        wallet = event.args.get("beneficiary") or event.args.get("wallet")
+        if wallet:
+            wanted[event.chain_id].add(str(wallet).lower())
+    found: dict[tuple[int, str], int] = {}
+    for chain_id, addresses in wanted.items():
+        rows = (Wallet.objects.active().filter(chain_id=chain_id).annotate(lower=Lower("address"))
+                .filter(lower__in=list(addresses)).values_list("lower", "user_id"))
+        found.update({(chain_id, lower): user_id for lower, user_id in rows})
+    return found
+
+
+def sale_state_follow(*, sale_ids: Sequence[int]) -> None:
+    """Set each sale's state and final totals from its events that still stand, latest first: Finalized →
+    finalized, RefundModeEntered → failed, else paused while the last pause stands; with none of them, what the
+    clock and the money raised say (an undone Finalized puts an ended sale back to succeeded)."""
+    for sale in Sale.objects.select_for_update().filter(pk__in=sale_ids).order_by("pk"):
+        if sale.state not in _CHAIN_STATES:
+            continue
+        standing = list(ChainEvent.objects.filter(sale=sale, removed=False, name__in=SALE_STATE_EVENTS)
+                        .order_by("block_number", "log_index").values_list("name", "args"))
+        last = {name: args for name, args in standing}
+        pauses = [name for name, _ in standing if name in (ChainEventName.PAUSED, ChainEventName.UNPAUSED)]
+        accepted: int | None = None
+        tokens: int | None = None
+        state: str
+        if ChainEventName.FINALIZED in last:
+            state = SaleState.FINALIZED
+            accepted = int(last[ChainEventName.FINALIZED]["acceptedTotal"])
+            tokens = int(last[ChainEventName.FINALIZED]["tokensForSale"])
+        elif ChainEventName.REFUND_MODE_ENTERED in last:
+            state, accepted, tokens = SaleState.FAILED, 0, 0
+        elif pauses and pauses[-1] == ChainEventName.PAUSED:
+            state = SaleState.PAUSED
+        else:
+            state = _state_by_clock(sale)
+        if (sale.state, sale.accepted_total, sale.tokens_for_sale) != (state, accepted, tokens):
+            sale.state, sale.accepted_total, sale.tokens_for_sale = state, accepted, tokens
+            sale.save(update_fields=["state", "accepted_total", "tokens_for_sale"])
+
+
+def _state_by_clock(sale: Sale) -> str:
+    """Where the clock puts a sale no event decides. An ended sale below its soft cap goes back to live:
+    `tokens.services.sales_advance` fails it on its next run and asks the chain for refund mode again."""
+    now = timezone.now()
+    if now < sale.starts_at:
+        return SaleState.SCHEDULED
+    if now >= sale.ends_at and sale_standing(sale)["raised"] >= sale.soft_cap:
+        return SaleState.SUCCEEDED
+    return SaleState.LIVE
