@@ -7,8 +7,8 @@ Deploying a sale with a new token is five intents, each waiting for the one befo
 2. `sale.deploy`: `TrancheSale(config)` with the company's own address as the sale's admin, the platform's
    eligibility manager as operator, its distributor (card purchases) and its voucher signer;
 3. `sale.grant_minter`: the token lets the sale mint what it sells;
-4. `token.grant_distributor`: the distributor may mint allocations and converted warrants, up to a ceiling
-   (investor pool + allocations) that only the admin can raise;
+4. `token.grant_distributor` then `token.distributor_ceiling`: the distributor may mint allocations and converted
+   warrants, up to a ceiling (investor pool + allocations, fixed in the intent's params) only the admin can raise;
 5. `token.handover_admin` then `token.renounce_admin`: the company's own address becomes the token's admin
    and the platform's deployer gives the role up, so the platform never holds it after launch.
 """
@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from eth_utils.address import is_address, to_checksum_address
@@ -201,10 +202,20 @@ def sale_deploy(*, actor: Actor, sale: Sale) -> Sale:
                             depends_on=sale_deployed)
     distributor = intent_enqueue(chain_id=chain_id, purpose="token.grant_distributor", obj=token,
                                  role=SignerRole.DEPLOYER, depends_on=minter)
+    allocated = token.allocations.aggregate(total=Sum("amount"))["total"] or 0
+    ceiling = intent_enqueue(chain_id=chain_id, purpose="token.distributor_ceiling", obj=token,
+                             role=SignerRole.DEPLOYER, depends_on=distributor,
+                             params={"ceiling": str(int(token.investor_pool) + int(allocated))})
     handover = intent_enqueue(chain_id=chain_id, purpose="token.handover_admin", obj=token,
-                              role=SignerRole.DEPLOYER, depends_on=distributor)
-    intent_enqueue(chain_id=chain_id, purpose="token.renounce_admin", obj=token, role=SignerRole.DEPLOYER,
-                   depends_on=handover)
+                              role=SignerRole.DEPLOYER, depends_on=ceiling)
+    renounce = intent_enqueue(chain_id=chain_id, purpose="token.renounce_admin", obj=token,
+                              role=SignerRole.DEPLOYER, depends_on=handover)
+    # After a failed deployment (the founder saw the error, maybe changed the terms) the failed steps run again;
+    # what was confirmed stays done, and older attempts stay as history.
+    for intent in (token_deployed, sale_deployed, minter, distributor, ceiling, handover, renounce):
+        if intent is not None and intent.state == IntentState.FAILED:
+            intent.state, intent.nonce, intent.signer_address, intent.error = IntentState.PENDING, None, "", ""
+            intent.save(update_fields=["state", "nonce", "signer_address", "error", "updated_at"])
     sale.state = SaleState.DEPLOYING
     sale.save(update_fields=["state"])
     audit_record(actor=actor, action="tokens.sale_deploy", target=sale, company_id=token.company_id)
