@@ -9,6 +9,7 @@ urlpatterns = [
     path("companies/<slug:slug>/cap-table/record/<slug:what>/", views.ledger_record, name="record"),
     path("companies/<slug:slug>/cap-table/model/", views.round_model, name="round_model"),
     path("companies/<slug:slug>/cap-table.csv", views.cap_table_csv, name="cap_table_csv"),
+    path("companies/<slug:slug>/cap-table/combined.csv", views.cap_table_combined_csv, name="cap_table_combined_csv"),
     path("companies/<slug:slug>/cap-table.ocf.zip", views.ocf_export, name="ocf_export"),
     path("companies/<slug:slug>/cap-table/import-ocf/", views.ocf_import, name="ocf_import"),
     path("companies/<slug:slug>/cap-table/by-class.csv", views.cap_table_by_class_csv, name="cap_table_by_class_csv"),

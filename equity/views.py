@@ -50,6 +50,7 @@ from equity.ocf import selectors as ocf_selectors
 from equity.ocf import services as ocf_services
 from equity.ocf.forms import OcfImportForm
 from payments import services as payment_services
+from tokens.captable import combined_cap_table, combined_csv_rows
 
 
 def _as_of(request: AuthenticatedRequest) -> date:
@@ -83,8 +84,20 @@ def cap_table(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                      "groups": [{"label": str(label), "values": [float(point.percents[key]) for point in dilution]}
                                 for key, label in selectors.DILUTION_GROUPS.items()
                                 if any(point.percents[key] for point in dilution)]},
+        "combined": combined_cap_table(company, as_of),
     }
     return render(request, "equity/cap_table.html", context)
+
+
+@login_required
+def cap_table_combined_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Shares and tokens side by side per stakeholder, as CSV: exact counts, token amounts in base units."""
+    membership = company_membership_required(user=request.user, slug=slug)
+    company = membership.company
+    as_of = _as_of(request)
+    response, writer = _csv_response(f"{company.slug}-shares-and-tokens-{as_of.isoformat()}.csv")
+    writer.writerows(combined_csv_rows(combined_cap_table(company, as_of)))
+    return response
 
 
 @dataclass(frozen=True)
