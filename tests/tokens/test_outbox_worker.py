@@ -1,7 +1,8 @@
 """The outbox across processes, on committed data: a worker killed (SIGKILL) after signing and before the
 broadcast, or after the broadcast and before the receipt, leaves one contract deployed once the work runs again;
 workers running at the same time never send an intent twice; a deployment asked for by a founder is worked by the
-task the service queues after commit."""
+task the service queues after commit. The kills are done twice: in a plain process running `outbox_work()`, and in a
+real `celery worker` followed by a new worker."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,8 +23,9 @@ from web3 import Web3
 from web3.utils.address import get_create_address
 
 from config import embedded
+from config.celery import app
 from tests.tokens.factories import founder_actor, outbox_settle, sale_for, token_for
-from tokens import services
+from tokens import services, tasks
 from tokens.chain import client, keys, outbox
 from tokens.choices import DeployStatus, IntentState, SaleState
 from tokens.intents import intent_enqueue
@@ -140,3 +144,61 @@ def test_a_deployment_is_worked_by_the_task_queued_after_commit(devnet: Web3, se
     sale.refresh_from_db()
     assert sale.state == SaleState.SCHEDULED
     assert sale.token.deploy_status == DeployStatus.DEPLOYED
+
+
+def start_celery_worker(devnet_url: str, queue: str, log: Path, crash_at: str = "") -> subprocess.Popen[bytes]:
+    """A real `celery worker` on a queue of its own (as tests/platform/test_worker.py starts one)."""
+    url = urlsplit(os.environ.get("DATABASE_URL") or embedded.database_url())
+    env = {
+        **os.environ, "TRANCHE_DEV": "1",
+        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
+        "CHAIN_RPC_URL": devnet_url, "CHAIN_ID": "31337", outbox.CRASH_ENV: crash_at,
+    }
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "celery"), "--app", "config", "worker", "--queues", queue, "--pool", "solo",
+         "--loglevel", "INFO", "--hostname", f"{queue}-{crash_at or 'ok'}@test"],
+        cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT)
+
+
+@pytest.mark.parametrize("crash_at", ["after_sign", "after_broadcast"])
+def test_a_celery_worker_killed_midway_and_a_new_one_deploy_the_contract_once(
+        devnet: Web3, devnet_url: str, crash_at: str, tmp_path: Path) -> None:
+    deployer = keys.address("deployer", 31337)
+    intent = deploy_intent()
+    nonce = devnet.eth.get_transaction_count(deployer, "pending")
+    queue = f"test-outbox-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    second: subprocess.Popen[bytes] | None = None
+    first = start_celery_worker(devnet_url, queue, log, crash_at)
+    try:
+        tasks.outbox_work.delay()
+        assert first.wait(timeout=90) == -signal.SIGKILL, log.read_text()
+        intent.refresh_from_db()
+        assert intent.state == IntentState.SIGNED
+
+        second = start_celery_worker(devnet_url, queue, log)
+        deadline = time.monotonic() + 90
+        while intent.state == IntentState.SIGNED and time.monotonic() < deadline:
+            tasks.outbox_work.delay()
+            time.sleep(1)
+            intent.refresh_from_db()
+        assert intent.state in (IntentState.MINED, IntentState.CONFIRMED), log.read_text()
+    finally:
+        app.conf.task_always_eager = eager
+        app.conf.task_default_queue = "celery"
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    expected = get_create_address(deployer, nonce)
+    assert intent.attempts.count() == 1
+    assert intent.contract_address == expected
+    assert devnet.eth.get_transaction_count(deployer) == nonce + 1
+    assert devnet.eth.get_code(expected)
