@@ -212,7 +212,8 @@ def _discover_builders() -> None:
 
 
 def outbox_work(*, chain_id: int | None = None, replace_after: timedelta | None = None) -> int:
-    """Work every signer with unfinished intents on the configured chain; returns how many intents moved.
+    """Work every signer with unfinished intents on the configured chain; returns how many state changes were made
+    (an intent going PENDING → SIGNED → MINED → CONFIRMED counts three; 0 means nothing moved).
 
     `replace_after` overrides settings.CHAIN_REPLACE_AFTER (tests pass timedelta(0) to replace at once).
     """
