@@ -137,6 +137,7 @@ def wallet_link(
                                 "only.")) from error
     audit_record(actor=actor, action="wallet.link", target=wallet,
                  changes={"address": address, "chain_id": wallet.chain_id, "label": wallet.label})
+    _eligibility_follow(wallet)
     return wallet
 
 
@@ -149,4 +150,12 @@ def wallet_remove(*, actor: Actor, wallet: Wallet) -> Wallet:
         wallet.save(update_fields=["removed_at"])
         audit_record(actor=actor, action="wallet.remove", target=wallet,
                      changes={"address": wallet.address, "chain_id": wallet.chain_id})
+        _eligibility_follow(wallet)
     return wallet
+
+
+def _eligibility_follow(wallet: Wallet) -> None:
+    """After commit, the owner's eligibility in token sales follows the wallets they hold (tokens.eligibility)."""
+    from tokens.tasks import eligibility_refresh_investor
+
+    transaction.on_commit(lambda: eligibility_refresh_investor.delay(wallet.user_id))

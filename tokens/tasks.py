@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 
 
 @shared_task(acks_late=True)
@@ -36,3 +37,24 @@ def sales_advance() -> int:
     from tokens import services
 
     return services.sales_advance()
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def eligibility_refresh_investor(user_id: int) -> int:
+    """A person's KYC or wallets changed: make their wallets' eligibility in every deployed sale follow; returns
+    how many outbox intents that wrote. Queued after commit by the KYC and wallet services."""
+    from accounts.models import User
+    from tokens import eligibility
+
+    user = User.objects.filter(pk=user_id).first()
+    return 0 if user is None else len(eligibility.eligibility_refresh(investor=user))
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def eligibility_refresh_sale(sale_id: int) -> int:
+    """Give a sale that became scheduled or live every currently eligible wallet (or take away the ineligible)."""
+    from tokens import eligibility
+    from tokens.models import Sale
+
+    sale = Sale.objects.filter(pk=sale_id).first()
+    return 0 if sale is None else len(eligibility.eligibility_refresh(sale=sale))

@@ -87,6 +87,13 @@ def _notify(application: KycApplication, event: str) -> None:
     transaction.on_commit(lambda: kyc_notify.delay(application.pk, event))
 
 
+def _eligibility_follow(application: KycApplication) -> None:
+    """After commit, the person's wallets gain or lose eligibility in token sales (tokens.eligibility)."""
+    from tokens.tasks import eligibility_refresh_investor
+
+    transaction.on_commit(lambda: eligibility_refresh_investor.delay(application.user_id))
+
+
 def kyc_application_for(*, actor: Actor) -> KycApplication:
     """The signed-in person's application, created as a draft on first visit."""
     if actor.user is None:
@@ -124,6 +131,7 @@ def kyc_application_update(*, actor: Actor, application: KycApplication, **field
     _audit(actor, "update", application, **changes, **({"state": "resubmitted"} if reopened else {}))
     if reopened:
         _notify(application, "reopened")
+        _eligibility_follow(application)
     return application
 
 
@@ -341,6 +349,7 @@ def kyc_application_approve(*, actor: Actor, application: KycApplication, note: 
     if note:
         KycMessage.objects.create(application=application, author=officer, body=note, internal=True)
     _notify(application, "approved")
+    _eligibility_follow(application)
     return application
 
 
@@ -365,6 +374,7 @@ def kyc_application_reject(
     _audit(actor, "reject", application, state=application.state, reason=reason.strip(),
            resubmission_allowed=allow_resubmission)
     _notify(application, "rejected")
+    _eligibility_follow(application)
     return application
 
 
