@@ -7,6 +7,7 @@ app_name = "payments"
 urlpatterns = [
     path("invest/<int:pk>/", views.invest, name="invest"),
     path("portfolio/", views.portfolio, name="portfolio"),
+    path("portfolio/tokens/<int:pk>/claim/", views.token_allocation_claim, name="token_allocation_claim"),
     path("portfolio/commitments/<int:pk>/", views.commitment_detail, name="commitment"),
     path("portfolio/commitments/<int:pk>/agreement.pdf", views.agreement_preview, name="agreement_preview"),
     path("portfolio/commitments/<int:pk>/sign/", views.commitment_sign, name="sign"),

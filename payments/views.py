@@ -11,12 +11,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Wallet
 from accounts.requests import AuthenticatedRequest
 from companies.choices import CAN_EDIT
 from companies.models import Membership
@@ -32,6 +34,9 @@ from payments.forms import BankAccountForm, CardForm, CommitForm, EarlyCloseForm
 from payments.models import Commitment, Document
 from payments.providers import payment_provider
 from payments.providers.base import ProviderError
+from tokens.models import TokenAllocation
+from tokens.portfolio import token_portfolio
+from tokens.warrants import allocation_claim
 
 
 def _open_round(pk: int) -> Round:
@@ -232,7 +237,25 @@ def portfolio(request: AuthenticatedRequest) -> HttpResponse:
                      "documents": {d.kind: d for d in commitment.documents.all()}})
     holdings = [row for row in rows if row["commitment"].investment.state == InvestmentState.ACCEPTED]
     open_rows = [row for row in rows if row["commitment"].investment.state != InvestmentState.ACCEPTED]
-    return render(request, "payments/portfolio.html", {"holdings": holdings, "commitments": open_rows, "now": now})
+    return render(request, "payments/portfolio.html", {"holdings": holdings, "commitments": open_rows, "now": now,
+                                                       "token_portfolio": token_portfolio(user=request.user)})
+
+
+@login_required
+@require_POST
+def token_allocation_claim(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The portfolio's "Claim with wallet": a converted token warrant sent to one of the holder's wallets."""
+    allocation = get_object_or_404(TokenAllocation.objects.filter(Q(user=request.user)
+                                                                  | Q(stakeholder__user=request.user)).distinct(),
+                                   pk=pk)
+    wallet = get_object_or_404(Wallet, pk=request.POST.get("wallet") or 0, user=request.user)
+    try:
+        allocation_claim(actor=Actor.from_request(request), allocation=allocation, wallet=wallet)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Claimed: the tokens are on their way to your wallet."))
+    return redirect("payments:portfolio")
 
 
 # --- the company's side -----------------------------------------------------------------------------------------

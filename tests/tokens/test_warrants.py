@@ -241,3 +241,25 @@ def test_ownership_is_read_on_the_conversion_day(lumen: Any) -> None:
                                 quantity=1_000_000, effective_date=later, price_per_share=Decimal("0.00001"))
     assert warrants.warrant_tokens_now(company=lumen.company, pool=POOL)[warrant.pk] == POOL * 2 // 11
     assert warrants.warrant_tokens_now(company=lumen.company, pool=POOL, as_of=later)[warrant.pk] == POOL * 2 // 12
+
+
+def test_the_portfolio_offers_the_claim_and_claims_with_the_chosen_wallet(lumen: Any, client_for: Any) -> None:
+    warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.fund, kind="pro_rata")
+    launch(lumen.token)
+    allocation = warrants.warrants_convert(actor=lumen.actor, token=lumen.token).allocations[0]
+    mine = wallet_of(lumen.fund_user, "0x" + "11" * 20)
+    page = client_for(lumen.fund_user).get("/portfolio/")
+    html = page.content.decode()
+    assert "Claim with wallet" in html
+    assert "1,818,181.8181 LUMEN" in html
+    assert "2,000,000" in html  # the Seed Fund's shares beside its tokens
+    stranger = UserFactory()
+    theirs = wallet_of(stranger, "0x" + "22" * 20)
+    refused = client_for(stranger).post(f"/portfolio/tokens/{allocation.pk}/claim/", {"wallet": theirs.pk})
+    assert refused.status_code == 404
+    foreign = client_for(lumen.fund_user).post(f"/portfolio/tokens/{allocation.pk}/claim/", {"wallet": theirs.pk})
+    assert foreign.status_code == 404
+    assert not ChainIntent.objects.filter(purpose="allocation.distribute").exists()
+    claimed = client_for(lumen.fund_user).post(f"/portfolio/tokens/{allocation.pk}/claim/", {"wallet": mine.pk})
+    assert claimed.status_code == 302
+    assert ChainIntent.objects.get(purpose="allocation.distribute").params["to"] == mine.address
