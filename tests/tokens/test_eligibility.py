@@ -33,7 +33,16 @@ from tokens import eligibility
 from tokens.chain import client, keys
 from tokens.chain.eligibility import allowlist_reconcile
 from tokens.choices import IntentState
-from tokens.models import ChainEvent, ChainIntent, Purchase, PurchaseVoucher, Sale, SaleEligibility, Token
+from tokens.models import (
+    ChainEvent,
+    ChainIntent,
+    Purchase,
+    PurchaseVoucher,
+    Sale,
+    SaleEligibility,
+    SaleRefund,
+    Token,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -506,6 +515,22 @@ def test_reg_cf_purchase_written_once_and_reversed_on_removal(
     assert eligibility.purchase_ledger_record(purchase) == revived
     assert InvestmentRecord.objects.filter(user=sam).count() == 3
     assert investment_limit_for(user=sam).used == Decimal("1234.57")
+
+    # Refunded (refund mode): the amount goes back to the limit once, and comes back if the refund is orphaned.
+    event = ChainEvent.objects.create(chain_id=CHAIN_ID, tx_hash="0x" + "ab" * 32, log_index=0, block_number=99,
+                                      block_hash="0x" + "cd" * 32, address=deployed.contract.address,
+                                      name="Refunded", args={"wallet": INVESTOR_A, "amount": "1234567891"},
+                                      sale=deployed.sale)
+    refund = SaleRefund.objects.create(sale=deployed.sale, event=event, wallet=INVESTOR_A, investor=sam,
+                                       block_number=99, tx_hash=event.tx_hash, amount=1_234_567_891)
+    eligibility.sale_refund_ledger_record(refund)
+    eligibility.sale_refund_ledger_record(refund)
+    assert investment_limit_for(user=sam).used == Decimal("0.01")  # paid rounds up, refunded rounds down
+    SaleRefund.objects.filter(pk=refund.pk).update(removed=True)
+    eligibility.sale_refund_ledger_record(refund)
+    eligibility.sale_refund_ledger_record(refund)
+    assert investment_limit_for(user=sam).used == Decimal("1234.57")
+    assert InvestmentRecord.objects.filter(user=sam).count() == 5
 
 
 def test_reg_cf_in_ether_admits_only_investors_without_a_limit(

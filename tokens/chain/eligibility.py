@@ -19,7 +19,7 @@ from compliance.audit import Actor
 from compliance.services import audit_record
 from tokens import eligibility
 from tokens.chain import client
-from tokens.chain.builders import BuildRefused, Call, builder, on_confirmed
+from tokens.chain.builders import BuildRefused, Call, builder, on_confirmed, on_failed
 from tokens.choices import ChainEventName, EligibilityMode, IntentState
 from tokens.models import ChainEvent, ChainIntent, Sale, SaleEligibility
 
@@ -65,6 +65,13 @@ def allowlist_updated(intent: ChainIntent) -> None:
     """What the contract now says for the batch's wallets (reconciliation checks it again from the chain)."""
     SaleEligibility.objects.filter(sale_id=eligibility.sale_of_intent(intent),
                                    wallet__in=intent.params["wallets"]).update(on_chain=bool(intent.params["allowed"]))
+
+
+@on_failed(eligibility.MERKLE_ROOT_PURPOSE)
+def merkle_root_failed(intent: ChainIntent) -> None:
+    """The root was not set: forget that it was asked for, so the next refresh asks again (a new intent)."""
+    Sale.objects.filter(pk=eligibility.sale_of_intent(intent), merkle_root=intent.params["root"]).update(
+        merkle_root="")
 
 
 # --- reconciliation ---------------------------------------------------------------------------------------------
