@@ -18,6 +18,7 @@ from companies.permissions import company_membership_required
 from compliance.audit import Actor
 from config.forms import form_add_service_errors
 from equity import selectors as equity_selectors
+from tokens import selectors as token_selectors
 
 
 @login_required
@@ -201,4 +202,6 @@ def company_public(request: HttpRequest, slug: str) -> HttpResponse:
     # Only owners and admins who gave a full name are shown: never an e-mail address on a public page.
     team = selectors.membership_list(company=company).exclude(role="viewer").exclude(user__full_name="")
     rounds = equity_selectors.round_list_public(company=company)
-    return render(request, "companies/public.html", {"company": company, "team": team, "rounds": rounds})
+    sales = [(sale, token_selectors.sale_totals(sale)) for sale in token_selectors.sale_list_public(company=company)]
+    return render(request, "companies/public.html", {"company": company, "team": team, "rounds": rounds,
+                                                     "sales": sales})

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("compliance.urls")),
     path("", include("payments.urls")),
     path("", include("equity.urls")),
+    path("", include("tokens.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -229,6 +229,50 @@ def own_page(ok: int = 200) -> Callable[[str], int]:
     return lambda role: 302 if role == "anonymous" else (ok if role == "investor" else 404)
 
 
+def cast_token(cast: Any) -> Any:
+    """The cast company's draft LUMEN token, made once per test."""
+    from tokens import services as tokens
+    from tokens.models import Token
+
+    found = Token.objects.filter(company=cast.company).first()
+    if found is None:
+        found = tokens.token_create(actor=Actor(user=cast.owner), company=cast.company, name="Lumen", symbol="LUMEN",
+                                    supply_cap=10**26, admin_address="0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc")
+    return found
+
+
+def cast_sale(cast: Any, state: str = "draft") -> Any:
+    """A sale of the cast token: a draft, or (`live`) one whose contracts exist, made once per test."""
+    from datetime import timedelta
+
+    from tokens import services as tokens
+    from tokens.models import Sale
+
+    found = Sale.objects.filter(token__company=cast.company, name=f"Sale {state}").first()
+    if found is None:
+        now = timezone.now()
+        found = tokens.sale_create(
+            actor=Actor(user=cast.owner), token=cast_token(cast), name=f"Sale {state}", payment_asset="eth",
+            price=10**15, soft_cap=10**19, hard_cap=10**20, min_per_investor=10**17, max_per_investor=2 * 10**19,
+            starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=30),
+            treasury_address="0x976EA74026E726554dB657fA54763abd0C3a0aa9", exemption="reg_d_506b", jurisdictions=["US"])
+        if state == "live":
+            Sale.objects.filter(pk=found.pk).update(state="live", address=f"0x{found.pk:040x}")
+    return found
+
+
+def investor_wallet(cast: Any) -> str:
+    """The approved investor's verified wallet."""
+    approved_investor(cast)
+    return str(cast.investor.wallets.get_or_create(
+        address="0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", chain_id=31337,
+        defaults={"message": "-", "signature": "-", "verified_at": timezone.now()})[0].address)
+
+
+TOKEN_POST = {"name": "Lumen", "symbol": "LUMEN", "supply_cap": "100000000", "decimals": "18",
+              "admin_address": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "investor_pool": "0"}
+
+
 RULES = [
     Rule("home", "get", lambda c: "/", public),
     Rule("dashboard", "get", lambda c: "/dashboard/", page()),
@@ -465,6 +509,30 @@ RULES = [
            lambda c: f"/api/v1/wallets/{c.investor.wallets.get_or_create(address='0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', chain_id=31337, defaults={'message': '-', 'signature': '-', 'verified_at': timezone.now()})[0].pk}/",
            lambda role, ok=ok: 401 if role == "anonymous" else (ok if role == "investor" else 404))
       for method, ok in (("get", 200), ("delete", 204))],
+    # Tokens: members read the company's tokens and sales, editors set them up and deploy; a deployed sale's page is
+    # public, and what a purchase needs is answered for the investor's own verified wallet only.
+    Rule("tokens:overview", "get", lambda c: f"/companies/{slug(c)}/tokens/", page(MEMBERS)),
+    Rule("tokens:token_new", "get", lambda c: f"/companies/{slug(c)}/tokens/new/", page(EDITORS)),
+    Rule("tokens:token_new", "post", lambda c: f"/companies/{slug(c)}/tokens/new/", page(EDITORS, ok=302),
+         data=lambda c, r: TOKEN_POST),
+    Rule("tokens:token_edit", "get", lambda c: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/edit/", page(EDITORS)),
+    Rule("tokens:sale_new", "get", lambda c: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/sales/new/",
+         page(EDITORS)),
+    Rule("tokens:sale_review", "get", lambda c: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/", page(MEMBERS)),
+    Rule("tokens:sale_edit", "get", lambda c: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/edit/", page(EDITORS)),
+    Rule("tokens:sale_deploy", "post", lambda c: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/deploy/",
+         page(EDITORS, ok=302)),
+    Rule("tokens:sale_deployment", "get", lambda c: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/deployment/",
+         page(MEMBERS)),
+    Rule("tokens:sale_public", "get", lambda c: f"/c/{slug(c)}/sales/{cast_sale(c, 'live').pk}/", public),
+    Rule("tokens:sale_purchase_terms", "get",
+         lambda c: f"/c/{slug(c)}/sales/{cast_sale(c, 'live').pk}/purchase-terms/?wallet={investor_wallet(c)}",
+         lambda role: 302 if role == "anonymous" else (200 if role == "investor" else 403)),
+    # The development wallet's relay and faucet (devnet only): signed-in people; a refused method and a bad address
+    # are answered without asking the node.
+    Rule("tokens:chain_rpc", "post", lambda c: "/chain/rpc", lambda role: 403 if role == "anonymous" else 200,
+         data=lambda c, r: {"jsonrpc": "2.0", "id": 1, "method": "eth_accounts", "params": []}, json=True),
+    Rule("tokens:faucet", "post", lambda c: "/chain/faucet", page(ok=400), data=lambda c, r: {"address": "nope"}),
 ]
 
 # Routes that belong to libraries (allauth's accounts pages, Django admin, the language switch): their own

@@ -8,8 +8,8 @@
 (function () {
   "use strict";
 
+  // The development wallet's key and chain live in dev-wallet.js, shared with the sale page.
   var DEVNET_CHAIN_ID = 31337;
-  var DEV_KEY_STORAGE = "tranche.devWallet.privateKey";
 
   var root = document.getElementById("wallets");
   if (!root) return;
@@ -60,10 +60,8 @@
   /* The development wallet: an EIP-1193 provider whose private key is generated in, and kept by, this browser.
    * It signs only messages for the devnet's chain id, whatever the page asks. */
   function developmentWallet() {
-    if (typeof ethers === "undefined") throw new Error(text("msgFailed"));
-    var key = window.localStorage.getItem(DEV_KEY_STORAGE);
-    var wallet = key ? new ethers.Wallet(key) : ethers.Wallet.createRandom();
-    if (!key) window.localStorage.setItem(DEV_KEY_STORAGE, wallet.privateKey);
+    if (typeof ethers === "undefined" || !window.TrancheDevWallet) throw new Error(text("msgFailed"));
+    var wallet = window.TrancheDevWallet.load(true);
     showDevAddress(wallet.address);
     return {
       isTrancheDevelopmentWallet: true,
@@ -167,8 +165,8 @@
   if (root.querySelector("[data-wallet=development]")) window.trancheDevelopmentWallet = developmentWallet;
 
   // Show the development wallet's address if this browser already holds its key.
-  var stored = window.localStorage.getItem(DEV_KEY_STORAGE);
-  if (stored && typeof ethers !== "undefined") {
-    try { showDevAddress(new ethers.Wallet(stored).address); } catch (error) { /* a damaged key: a new one is made on use */ }
+  if (window.TrancheDevWallet) {
+    var stored = window.TrancheDevWallet.address();
+    if (stored) showDevAddress(stored);
   }
 })();

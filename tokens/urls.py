@@ -1,0 +1,23 @@
+from django.urls import path
+
+from tokens import views
+
+app_name = "tokens"
+
+urlpatterns = [
+    # The founder's pages, in the company's area.
+    path("companies/<slug:slug>/tokens/", views.overview, name="overview"),
+    path("companies/<slug:slug>/tokens/new/", views.token_edit, name="token_new"),
+    path("companies/<slug:slug>/tokens/<int:pk>/edit/", views.token_edit, name="token_edit"),
+    path("companies/<slug:slug>/tokens/<int:token_pk>/sales/new/", views.sale_edit, name="sale_new"),
+    path("companies/<slug:slug>/sales/<int:pk>/", views.sale_review, name="sale_review"),
+    path("companies/<slug:slug>/sales/<int:pk>/edit/", views.sale_edit, name="sale_edit"),
+    path("companies/<slug:slug>/sales/<int:pk>/deploy/", views.sale_deploy, name="sale_deploy"),
+    path("companies/<slug:slug>/sales/<int:pk>/deployment/", views.sale_deployment, name="sale_deployment"),
+    # The public sale page and what a purchase from it needs.
+    path("c/<slug:slug>/sales/<int:pk>/", views.sale_public, name="sale_public"),
+    path("c/<slug:slug>/sales/<int:pk>/purchase-terms/", views.sale_purchase_terms, name="sale_purchase_terms"),
+    # The development wallet's node and faucet (devnet only).
+    path("chain/rpc", views.chain_rpc, name="chain_rpc"),
+    path("chain/faucet", views.faucet, name="faucet"),
+]
