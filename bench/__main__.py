@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.result import Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
-AREAS = ["web", "compliance", "devnet", "equity", "investing"]
+AREAS = ["web", "compliance", "devnet", "equity", "investing", "tokens"]
 
 
 def write(area: str, result: Result) -> None:

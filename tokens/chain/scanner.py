@@ -19,9 +19,10 @@ One pass (`chain_scan`, run by beat every few seconds) per chain:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from eth_abi import decode as abi_decode
+from eth_hash.auto import keccak as keccak256
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
@@ -190,13 +192,21 @@ def event_shapes() -> dict[str, EventShape]:
     return _shapes
 
 
+_HIGH_NIBBLE = str.maketrans("0123456789abcdef", "\0" * 8 + "\x20" * 8)
+_LETTER_BITS = int.from_bytes(b"\x40" * 40, "big")
+
+
 def _address(word: str) -> str:
-    lower = "0x" + word[-40:].lower()
+    """EIP-55 without eth_utils' checks (a tenth of a pass went there): a letter is upper case where the hash
+    of the lower-case address has a nibble of 8 or more; letters are the ASCII bytes with 0x40 set."""
+    lower = word[-40:].lower()
     checksummed = _checksummed.get(lower)
     if checksummed is None:
-        checksummed = to_checksum_address(lower)
-        if len(_checksummed) < 200_000:
-            _checksummed[lower] = checksummed
+        body = lower.encode()
+        high = int.from_bytes(keccak256(body).hex()[:40].translate(_HIGH_NIBBLE).encode(), "big")
+        value = int.from_bytes(body, "big")
+        checksummed = "0x" + (value - (high & ((value & _LETTER_BITS) >> 1))).to_bytes(40, "big").decode()
+        _checksummed[lower] = checksummed  # emptied after each range (a payer is mostly its beneficiary)
     return checksummed
 
 
@@ -281,8 +291,8 @@ class Stored:
     created: int = 0
     revived: int = 0
     removed: int = 0
-    created_events: list[ChainEvent] = field(default_factory=list)
-    changed_events: list[ChainEvent] = field(default_factory=list)
+    created_events: list[projections.EventFacts] = field(default_factory=list)
+    changed_events: list[projections.EventFacts] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -398,6 +408,7 @@ def _store_range(chain_id: int, first: int, last: int, logs: Sequence[RawLog], i
                  *, cursor_hash: str | None) -> int:
     by_address = {w.address: w.row for w in included}
     shapes = event_shapes()
+    _checksummed.clear()
     with transaction.atomic():
         stored = _store_events(chain_id, first, last, logs, by_address, shapes)
         projections.events_project(created=stored.created_events, changed=stored.changed_events)
@@ -423,17 +434,16 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
     for raw in logs:
         watched = by_address.get(raw.address)
         shape = shapes.get(raw.topics[0].lower()) if raw.topics else None
-        if watched is None or shape is None or shape.kind != watched.kind or len(raw.topics) != 1 + len(shape.indexed):
+        if (watched is None or shape is None or shape.kind != watched.kind
+                or len(raw.topics) != 1 + len(shape.indexed)):
             continue
         wanted[(raw.tx_hash, raw.log_index)] = (raw, shape, watched)
     stored = Stored()
-    existing = _existing(chain_id, first, last, {raw.tx_hash for raw, _, _ in wanted.values()},
-                         list(by_address))
+    existing = _existing(chain_id, first, list(by_address))
     by_key = {(e.tx_hash, e.log_index): e for e in existing}
     claimed: set[int] = set()
-    to_create: list[ChainEvent] = []
     to_update: list[ChainEvent] = []
-    unmatched: list[tuple[tuple[str, int], tuple[RawLog, EventShape, WatchedContract], dict[str, Any]]] = []
+    unmatched: list[tuple[tuple[str, int], RawLog, EventShape, WatchedContract, dict[str, Any]]] = []
     for key, (raw, shape, watched) in wanted.items():
         args = decode_args(shape, raw)
         event = by_key.get(key)
@@ -443,14 +453,15 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
                 event.removed, event.block_hash, event.block_number = False, raw.block_hash, raw.block_number
                 to_update.append(event)
         else:
-            unmatched.append((key, (raw, shape, watched), args))
+            unmatched.append((key, raw, shape, watched, args))
     # An event re-mined at another position of its block keeps its row: same transaction, contract and content.
     moved: list[ChainEvent] = []
     spare: dict[tuple[str, str, str], list[ChainEvent]] = defaultdict(list)
     for event in existing:
         if event.pk not in claimed and (event.tx_hash, event.log_index) not in wanted:
             spare[(event.tx_hash, event.address.lower(), event.name)].append(event)
-    for (tx_hash, log_index), (raw, shape, watched), args in unmatched:
+    fresh: list[tuple[RawLog, EventShape, WatchedContract, dict[str, Any]]] = []
+    for (tx_hash, log_index), raw, shape, watched, args in unmatched:
         candidates = spare.get((tx_hash, raw.address, shape.name), [])
         match = next((e for e in candidates if e.args == args), None)
         if match is not None:
@@ -459,20 +470,16 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
             match.removed, match.block_hash, match.block_number = False, raw.block_hash, raw.block_number
             match.log_index = log_index
             moved.append(match)
-            continue
-        if (tx_hash, log_index) in by_key:
-            # The same position now holds a different log: the old one is gone (removed below), but the key is
-            # unique, so the row is reused for what the node returns now.
+        elif (tx_hash, log_index) in by_key:
+            # The same position now holds another log (the transaction was mined again with another outcome):
+            # the key is unique, so its row takes what the node returns now.
             event = by_key[(tx_hash, log_index)]
             claimed.add(event.pk)
             _fill(event, raw, shape, watched, args)
             event.removed = False
             to_update.append(event)
-            stored.removed += 1
-            continue
-        event = ChainEvent(chain_id=chain_id, tx_hash=tx_hash, log_index=log_index)
-        _fill(event, raw, shape, watched, args)
-        to_create.append(event)
+        else:
+            fresh.append((raw, shape, watched, args))
     gone = [e for e in existing if e.pk not in claimed and not e.removed and first <= e.block_number <= last]
     now = timezone.now()
     for event in gone:
@@ -490,31 +497,78 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
         ChainEvent.objects.bulk_update(
             to_update, ["removed", "block_hash", "block_number", "log_index", "address", "name", "args", "sale",
                         "token", "updated_at"], batch_size=1000)
-    if to_create:
-        ChainEvent.objects.bulk_create(to_create, batch_size=5000)
-    stored.created += len(to_create)
-    stored.revived += len(to_update)
-    stored.removed += len(gone)
-    stored.changed_events = [*gone, *to_update]
-    stored.created_events = to_create
+    created, revived = _events_upsert(chain_id, fresh, now) if fresh else ([], [])
+    stored.created = len(created)
+    stored.revived = len(to_update) + len(revived)
+    stored.removed = len(gone)
+    stored.created_events = created
+    stored.changed_events = [*(_facts(e) for e in (*gone, *to_update)), *revived]
     return stored
 
 
-def _existing(chain_id: int, first: int, last: int, tx_hashes: Iterable[str], addresses: Sequence[str]
-              ) -> list[ChainEvent]:
-    """Stored events of these transactions (wherever they were mined), and those of the range's contracts."""
+_UPSERT = """
+INSERT INTO {table} AS e (chain_id, tx_hash, log_index, block_number, block_hash, address, name, args, removed,
+                          sale_id, token_id, created_at, updated_at)
+SELECT %s, u.tx_hash, u.log_index, u.block_number, u.block_hash, u.address, u.name, u.args, false, u.sale_id,
+       u.token_id, %s, %s
+FROM unnest(%s::varchar[], %s::integer[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::jsonb[],
+            %s::bigint[], %s::bigint[])
+     AS u(tx_hash, log_index, block_number, block_hash, address, name, args, sale_id, token_id)
+ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET
+    block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, address = EXCLUDED.address,
+    name = EXCLUDED.name, args = EXCLUDED.args, removed = false, sale_id = EXCLUDED.sale_id,
+    token_id = EXCLUDED.token_id, updated_at = EXCLUDED.updated_at
+WHERE (e.block_number, e.block_hash, e.address, e.name, e.args, e.removed, e.sale_id, e.token_id)
+      IS DISTINCT FROM (EXCLUDED.block_number, EXCLUDED.block_hash, EXCLUDED.address, EXCLUDED.name, EXCLUDED.args,
+                        false, EXCLUDED.sale_id, EXCLUDED.token_id)
+RETURNING e.id, e.tx_hash, e.log_index, (e.xmax = 0)
+"""
+
+
+def _events_upsert(chain_id: int, fresh: Sequence[tuple[RawLog, EventShape, WatchedContract, dict[str, Any]]],
+                   now: Any) -> tuple[list[projections.EventFacts], list[projections.EventFacts]]:
+    """Insert the new events in one statement, as an upsert on (chain, tx hash, log index): a row stored outside
+    the blocks just compared (an event re-mined into another range) is revived, not duplicated. Returns the
+    created events and the revived ones."""
+    facts = [
+        projections.EventFacts(pk=0, chain_id=chain_id, tx_hash=raw.tx_hash, log_index=raw.log_index,
+                               block_number=raw.block_number, block_hash=raw.block_hash, name=shape.name, args=args,
+                               removed=False, sale_id=watched.sale_id, token_id=watched.token_id)
+        for raw, shape, watched, args in fresh
+    ]
+    columns: list[list[Any]] = [
+        [f.tx_hash for f in facts], [f.log_index for f in facts], [f.block_number for f in facts],
+        [f.block_hash for f in facts], [_address(raw.address) for raw, _, _, _ in fresh], [f.name for f in facts],
+        [json.dumps(f.args, separators=(",", ":")) for f in facts], [f.sale_id for f in facts],
+        [f.token_id for f in facts],
+    ]
+    with connection.cursor() as sql:
+        sql.execute(_UPSERT.format(table=ChainEvent._meta.db_table), [chain_id, now, now, *columns])
+        returned = sql.fetchall()
+    by_key = {(f.tx_hash, f.log_index): f for f in facts}
+    created: list[projections.EventFacts] = []
+    revived: list[projections.EventFacts] = []
+    for pk, tx_hash, log_index, inserted in returned:
+        fact = by_key[(tx_hash, log_index)]
+        fact.pk = pk
+        (created if inserted else revived).append(fact)
+    return created, revived
+
+
+def _existing(chain_id: int, first: int, addresses: Sequence[str]) -> list[ChainEvent]:
+    """Stored events of the range's contracts from its first block on (removed ones too: an event re-mined in a
+    later block of the range is found again)."""
     fields = ("id", "tx_hash", "log_index", "block_number", "block_hash", "address", "name", "args", "removed",
-              "sale_id", "token_id")
-    hashes = list(tx_hashes)
-    rows: dict[int, ChainEvent] = {}
-    if hashes:
-        for event in ChainEvent.objects.filter(chain_id=chain_id, tx_hash__in=hashes).only(*fields):
-            rows[event.pk] = event
-    checksummed = [to_checksum_address(a) for a in addresses]
-    for event in ChainEvent.objects.filter(chain_id=chain_id, block_number__gte=first, block_number__lte=last,
-                                           address__in=checksummed, removed=False).only(*fields):
-        rows.setdefault(event.pk, event)
-    return list(rows.values())
+              "sale_id", "token_id", "chain_id")
+    return list(ChainEvent.objects.filter(chain_id=chain_id, block_number__gte=first,
+                                          address__in=[_address(a) for a in addresses]).only(*fields))
+
+
+def _facts(event: ChainEvent) -> projections.EventFacts:
+    return projections.EventFacts(
+        pk=event.pk, chain_id=event.chain_id, tx_hash=event.tx_hash, log_index=event.log_index,
+        block_number=event.block_number, block_hash=event.block_hash, name=event.name, args=event.args,
+        removed=event.removed, sale_id=event.sale_id, token_id=event.token_id)
 
 
 def _fill(event: ChainEvent, raw: RawLog, shape: EventShape, watched: WatchedContract, args: dict[str, Any]) -> None:
