@@ -348,6 +348,8 @@ CHAIN_SCAN_SAFETY_BLOCKS = int(env("CHAIN_SCAN_SAFETY_BLOCKS", "12"))
 CHAIN_SCAN_MAX_RANGE = int(env("CHAIN_SCAN_MAX_RANGE", "2000"))
 # A sent transaction not mined after this long is re-sent at the same nonce with a higher fee.
 CHAIN_REPLACE_AFTER = timedelta(seconds=int(env("CHAIN_REPLACE_AFTER_SECONDS", "60")))
+# Wallets per on-chain allowlist transaction (updateAllowlist costs about 27k gas a wallet).
+TOKENS_ALLOWLIST_BATCH = int(env("TOKENS_ALLOWLIST_BATCH", "100"))
 # A voucher (voucher eligibility mode) is valid this long after the purchase page signs it.
 TOKENS_VOUCHER_LIFETIME = timedelta(minutes=int(env("TOKENS_VOUCHER_LIFETIME_MINUTES", "15")))
 DEMO_PASSWORD = env("TRANCHE_DEMO_PASSWORD", "tranche-demo-2026")

@@ -65,6 +65,7 @@ ZERO_ROOT = "0x" + "00" * 32
 # Reasons beyond compliance.eligibility's codes.
 WALLET_NOT_LINKED = "wallet_not_linked"
 REG_CF_NEEDS_STABLECOIN = "reg_cf_needs_stablecoin"
+ANOTHER_WALLET_LISTED = "another_wallet_listed"
 CENT = Decimal("0.01")
 
 
@@ -135,6 +136,7 @@ def wallet_decisions(sale: Sale, *, investor: User | None = None, wallets: Itera
                     .filter(user_id__in={w.user_id for w in rows})}
     cache: dict[int, tuple[bool, str]] = {}
     decisions: dict[str, WalletDecision] = {}
+    listed = _listed_wallets(sale, {w.user_id for w in rows})
     for wallet in rows:
         application = applications.get(wallet.user_id)
         if application is None:
@@ -142,9 +144,29 @@ def wallet_decisions(sale: Sale, *, investor: User | None = None, wallets: Itera
         if wallet.user_id not in cache:
             cache[wallet.user_id] = _investor_decision(sale, application, now)
         allowed, reason = cache[wallet.user_id]
+        if allowed and listed is not None and listed.get(wallet.user_id) != wallet.address.lower():
+            allowed, reason = False, ANOTHER_WALLET_LISTED
         address = to_checksum_address(wallet.address)
         decisions[address.lower()] = WalletDecision(address, wallet.user_id, allowed, reason)
     return decisions
+
+
+def _listed_wallets(sale: Sale, user_ids: set[int]) -> dict[int, str | None] | None:
+    """In allowlist and Merkle modes the contract counts the per-investor maximum per wallet, so one wallet per
+    investor is listed (invariant 4: the maximum holds across all of an investor's wallets): the wallet the
+    investor already bought with in this sale, else their earliest linked one. An investor whose buying wallet was
+    unlinked gets none (claims and refunds never need the list). Voucher mode counts per investor id on-chain, so
+    every wallet may buy there (None)."""
+    if sale.eligibility_mode == EligibilityMode.VOUCHER:
+        return None
+    listed: dict[int, str | None] = {}
+    for user_id, address in (Purchase.objects.filter(sale=sale, investor_id__in=user_ids)
+                             .order_by("block_number", "pk").values_list("investor_id", "wallet")):
+        listed.setdefault(user_id, address.lower())
+    for user_id, address in (Wallet.objects.active().filter(chain_id=sale.chain_id, user_id__in=user_ids)
+                             .order_by("pk").values_list("user_id", "address")):
+        listed.setdefault(user_id, address.lower())
+    return listed
 
 
 def eligible_wallets(sale: Sale, *, now: datetime | None = None) -> list[str]:

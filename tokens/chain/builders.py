@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ from tokens.choices import (
     SaleState,
 )
 from tokens.models import ChainIntent, Sale, Token, WatchedContract
+from tokens.tasks import eligibility_refresh_sale
 
 
 class Call(NamedTuple):
@@ -257,9 +259,15 @@ def token_launched(intent: ChainIntent) -> None:
     token.deploy_status = DeployStatus.DEPLOYED
     token.save(update_fields=["deploy_status"])
     now = timezone.now()
+    launched = []
     for sale in Sale.objects.select_for_update().filter(token=token, state=SaleState.DEPLOYING).order_by("pk"):
         sale.state = SaleState.LIVE if sale.starts_at <= now else SaleState.SCHEDULED
         sale.save(update_fields=["state"])
+        launched.append(sale.pk)
+    # Every wallet compliance already approved becomes eligible (after this transaction: the refresh locks the
+    # sale and writes its own intents).
+    for sale_pk in launched:
+        transaction.on_commit(lambda sale_pk=sale_pk: eligibility_refresh_sale.delay(sale_pk))
 
 
 DEPLOYMENT_PURPOSES = ("token.deploy", "sale.deploy", "sale.grant_minter", "token.grant_distributor",
