@@ -18,6 +18,8 @@ from tokens.models import Sale, Token
 from tokens.units import UnitsError, from_base_units, to_base_units
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+# The shared field template renders each radio's own tag: the Tabler class must be on the widget.
+RADIO = forms.RadioSelect(attrs={"class": "form-check-input"})
 ADDRESS = forms.TextInput(attrs={"placeholder": "0x…", "spellcheck": "false", "autocomplete": "off",
                                  "class": "font-monospace"})
 
@@ -74,7 +76,7 @@ AMOUNT_FIELDS = ("price", "soft_cap", "hard_cap", "min_per_investor", "max_per_i
 
 class SaleForm(forms.Form):
     name = forms.CharField(label=_("Name of the sale"), max_length=100, initial=_("Public sale"))
-    payment_asset = forms.ChoiceField(label=_("Paid in"), choices=PaymentAsset.choices, widget=forms.RadioSelect,
+    payment_asset = forms.ChoiceField(label=_("Paid in"), choices=PaymentAsset.choices, widget=RADIO,
                                       initial=PaymentAsset.ETH)
     payment_token_address = forms.CharField(label=_("Stablecoin address"), max_length=42, required=False,
                                             widget=ADDRESS, help_text=_("Only for a sale paid in a stablecoin."))
@@ -93,12 +95,12 @@ class SaleForm(forms.Form):
     treasury_address = forms.CharField(label=_("Treasury address"), max_length=42, widget=ADDRESS,
                                        help_text=_("Where the proceeds go once the sale is finalized."))
     allocation_mode = forms.ChoiceField(label=_("Allocation"), choices=AllocationMode.choices,
-                                        widget=forms.RadioSelect, initial=AllocationMode.FIRST_COME_FIRST_SERVED)
+                                        widget=RADIO, initial=AllocationMode.FIRST_COME_FIRST_SERVED)
     eligibility_mode = forms.ChoiceField(
-        label=_("How the contract knows who may buy"), choices=EligibilityMode.choices, widget=forms.RadioSelect,
+        label=_("How the contract knows who may buy"), choices=EligibilityMode.choices, widget=RADIO,
         initial=EligibilityMode.ALLOWLIST,
         help_text=_("Either way, only approved investors' verified wallets may buy."))
-    exemption = forms.ChoiceField(label=_("Exemption"), choices=Exemption.choices, widget=forms.RadioSelect,
+    exemption = forms.ChoiceField(label=_("Exemption"), choices=Exemption.choices, widget=RADIO,
                                   initial=Exemption.REG_D_506C)
     jurisdictions = forms.MultipleChoiceField(
         label=_("Open to residents of"), choices=lambda: list(countries), required=False,

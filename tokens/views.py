@@ -308,6 +308,7 @@ def revert_messages() -> dict[str, str]:
         "_claim_sent": _("Sent — waiting for the block."),
         "_claim_mined": _("Done, in block {block}."),
         "_faucet_sent": _("10 test ETH are on their way."),
+        "_faucet_done": _("10 test ETH arrived."),
         "_balance": _("Balance: {balance}"),
         "_allocation": _("The contract says this wallet paid {paid} for {tokens}; refundable: {refund}."),
     }

@@ -319,7 +319,7 @@
         if (!response.ok) { show(answer.detail || messages._failed, "warning"); return; }
         show(messages._faucet_sent + " " + short(answer.tx_hash), "info");
         await connection.provider.waitForTransaction(answer.tx_hash);
-        show(messages._faucet_sent, "success");
+        show(messages._faucet_done, "success");
         await refreshWallet();
       } catch (error) {
         show(explain(error).text, "danger");
