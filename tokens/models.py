@@ -356,6 +356,9 @@ class TokenWarrant(models.Model):
     stakeholder = models.ForeignKey("equity.Stakeholder", on_delete=models.PROTECT, related_name="token_warrants")
     investment = models.ForeignKey("equity.Investment", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="token_warrants")
+    security_ref = models.CharField(
+        _("attached to security"), max_length=40, blank=True,
+        help_text=_("The OCF security id of the SAFE or stock it is attached to (kept when imported from OCF)."))
     kind = models.CharField(_("kind"), max_length=10, choices=WarrantKind.choices)
     token_amount = Uint256Field(_("tokens"), null=True, blank=True,
                                 help_text=_("For a fixed warrant, in base units."))
@@ -372,7 +375,8 @@ class TokenWarrant(models.Model):
         ordering = ["company", "created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind=WarrantKind.FIXED) & Q(token_amount__gt=0))
+                # isnull spelled out: a NULL amount would make the comparison unknown, which a CHECK lets pass.
+                condition=(Q(kind=WarrantKind.FIXED) & Q(token_amount__isnull=False) & Q(token_amount__gt=0))
                 | (Q(kind=WarrantKind.PRO_RATA) & Q(token_amount__isnull=True)),
                 name="tokens_warrant_amount_by_kind"),
             models.CheckConstraint(condition=Q(price_per_token__isnull=True) | Q(price_per_token__gte=0),

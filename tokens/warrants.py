@@ -90,8 +90,9 @@ def warrant_issue(
         raise ValidationError({"kind": _("Choose a fixed number of tokens or a pro-rata share of the pool.")})
     if price_per_token is not None and price_per_token < 0:
         raise ValidationError({"price_per_token": _("A price cannot be negative.")})
-    warrant = TokenWarrant(company=company, stakeholder=stakeholder, investment=investment, kind=kind,
-                           token_amount=token_amount, price_per_token=price_per_token, currency=currency,
+    security = investment.security.security_ref if investment is not None and investment.security else ""
+    warrant = TokenWarrant(company=company, stakeholder=stakeholder, investment=investment, security_ref=security,
+                           kind=kind, token_amount=token_amount, price_per_token=price_per_token, currency=currency,
                            created_by=actor.user)
     warrant.full_clean()
     warrant.save()

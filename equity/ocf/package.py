@@ -22,6 +22,9 @@ from equity.ocf.validation import MANIFEST_FILE_TYPE, file_errors
 MAX_FILES = 200
 MAX_BYTES = 50 * 1024 * 1024  # uncompressed, all files together
 MANIFEST_NAME = "Manifest.ocf.json"
+# Files beside the manifest that OCF does not define and Tranche reads back: the company's tokens
+# (`tokens.ocf_sidecar`). Not listed in the manifest, so other OCF tools ignore them.
+EXTENSIONS = ("tranche-tokens.json",)
 
 # The manifest's lists of files, and the file type each must have.
 FILE_LISTS: dict[str, str] = {
@@ -50,6 +53,7 @@ class Package:
     manifest: dict[str, Any]
     files: dict[str, dict[str, Any]]  # path (as the manifest names it, normalised) -> parsed OCF file
     ignored: list[str] = field(default_factory=list)
+    extensions: dict[str, Any] = field(default_factory=dict)  # EXTENSIONS found beside the manifest, parsed
 
     def items(self, file_type: str) -> list[tuple[str, dict[str, Any]]]:
         """(file name, item) of every item in the files of one type, in manifest and file order."""
@@ -132,7 +136,10 @@ def load(files: Mapping[str, bytes]) -> Package:
             package.files[path] = document
     if errors:
         raise PackageInvalid(errors)
-    package.ignored = sorted(name for name in json_files if name not in package.files and name != manifest_name)
+    extensions = {_normalise(posixpath.join(base, name)): name for name in EXTENSIONS}
+    package.extensions = {extensions[path]: _parse(path, json_files[path]) for path in extensions if path in json_files}
+    package.ignored = sorted(name for name in json_files
+                             if name not in package.files and name != manifest_name and name not in extensions)
     return package
 
 

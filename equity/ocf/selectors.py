@@ -371,6 +371,12 @@ class _Exporter:
         for name, (list_name, file_type) in FILES.items():
             manifest[list_name] = [{"filepath": f"./{name}", "md5": "0" * 32}]  # write_zip sets the md5
             files[name] = {"file_type": file_type, "items": contents[name]}
+        # Imported here: tokens builds on equity, not the reverse.
+        from tokens.ocf_sidecar import SIDECAR_NAME, tokens_sidecar
+
+        sidecar = tokens_sidecar(company=self.company, stakeholder_ids=self.stakeholder_ids)
+        if sidecar is not None:  # a company without tokens exports a plain OCF package
+            files[SIDECAR_NAME] = sidecar
         return {MANIFEST_NAME: manifest, **files}
 
 

@@ -721,6 +721,15 @@ def ocf_package_import(*, actor: Actor, company: Company, package: Package) -> O
             securities[row.security_ref] = written
     result = OcfImportResult(share_classes=len(classes), stakeholders=len(stakeholders), plans=len(plans),
                              transactions=len(reader.rows), notes=reader.notes)
+    # Imported here: tokens builds on equity, not the reverse.
+    from tokens.ocf_sidecar import SIDECAR_NAME, tokens_sidecar_import
+
+    if SIDECAR_NAME in package.extensions:
+        names = {item["id"]: item["name"]["legal_name"] for _, item in package.items("OCF_STAKEHOLDERS_FILE")}
+        counts = tokens_sidecar_import(actor=actor, company=company, document=package.extensions[SIDECAR_NAME],
+                                       stakeholder_names=names)
+        result.notes.append(_("From %(file)s: %(tokens)s tokens, %(sales)s sales, %(warrants)s token warrants and "
+                              "%(allocations)s token allocations.") % {"file": SIDECAR_NAME, **counts})
     audit_record(actor=actor, action="equity.ocf_import", target=company, company_id=company.pk, changes={
         "issuer": package.manifest["issuer"].get("legal_name"), "share_classes": result.share_classes,
         "stakeholders": result.stakeholders, "plans": result.plans, "transactions": result.transactions,
