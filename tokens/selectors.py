@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User, Wallet
 from companies.models import Company
@@ -28,6 +29,7 @@ from tokens.units import UnitsError, to_base_units
 PUBLIC_STATES = (SaleState.SCHEDULED, SaleState.LIVE, SaleState.PAUSED, SaleState.SUCCEEDED, SaleState.FAILED,
                  SaleState.FINALIZED)
 RECENT_PURCHASES = 20
+REG_CF_NEEDS_STABLECOIN = "reg_cf_needs_stablecoin"  # the code tokens.eligibility gives the same refusal
 
 
 def token_list(*, company: Company) -> QuerySet[Token]:
@@ -114,7 +116,7 @@ class InvestorPanel:
     room: int  # left under the hard cap
     reg_cf_left: int | None  # the Regulation Crowdfunding limit left, in payment units (stablecoin sales only)
     reg_cf_usd: Decimal | None  # the same limit in dollars, when one applies
-    reg_cf_unconverted: bool  # a limit applies, but an ether price cannot be converted without an exchange rate
+    reg_cf_unconverted: bool  # a dollar limit applies to an ether sale: it cannot be converted, so no purchase
     minimum: int
 
     @property
@@ -151,7 +153,14 @@ def investor_panel(*, sale: Sale, user: User, totals: SaleTotals, now: datetime 
             except UnitsError:
                 reg_cf_left = int(max(reg_cf_usd, Decimal(0)).scaleb(sale.payment_decimals))
         else:
+            # A dollar limit and an ether price need an exchange rate the platform does not use; the sale's
+            # eligibility (tokens.eligibility) keeps such investors off the allowlist, and the panel says why.
             unconverted = True
+            if decision.eligible:
+                decision = eligibility.Eligibility(eligible=False, code=REG_CF_NEEDS_STABLECOIN, message=gettext(
+                    "This sale is priced in ether and your Regulation Crowdfunding limit is in dollars: without an "
+                    "exchange rate the platform cannot keep you within it, so only accredited investors may buy "
+                    "in it."))
     return InvestorPanel(
         wallets=wallets, eligibility=decision, paid=paid, max_left=max(int(sale.max_per_investor) - paid, 0),
         room=totals.room, reg_cf_left=reg_cf_left, reg_cf_usd=reg_cf_usd, reg_cf_unconverted=unconverted,

@@ -4,7 +4,6 @@ development wallet needs (a JSON-RPC relay and a faucet)."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from datetime import datetime, timedelta
@@ -352,18 +351,6 @@ def sale_public(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "tokens/sale_public.html", context)
 
 
-def _optional(module: str, name: str) -> Any:
-    """A function another part of tokens provides once it exists (merkle proofs, vouchers), else None."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
-def _hex(value: Any) -> str:
-    return "0x" + bytes(value).hex() if isinstance(value, bytes | bytearray) else str(value)
-
-
 @login_required
 def sale_purchase_terms(request: AuthenticatedRequest, slug: str, pk: int) -> JsonResponse:
     """What a purchase from one of the investor's verified wallets must carry: nothing more (allowlist), a merkle
@@ -379,22 +366,18 @@ def sale_purchase_terms(request: AuthenticatedRequest, slug: str, pk: int) -> Js
         return JsonResponse({"detail": _(panel.eligibility.message)}, status=403)  # noqa: INT001
     address = verified[wallet.lower()]
     mode = sale.eligibility_mode
-    if mode == "merkle":
-        merkle_proof = _optional("tokens.eligibility", "merkle_proof")
-        if merkle_proof is None:
-            return JsonResponse({"detail": _("Purchases with a merkle proof are not available yet.")}, status=501)
-        proof = merkle_proof(sale, address)
-        if proof is None:
-            return JsonResponse({"detail": revert_messages()["InvalidMerkleProof"]}, status=403)
-        return JsonResponse({"mode": mode, "proof": [_hex(node) for node in proof]})
-    if mode == "voucher":
-        voucher_for = _optional("tokens.eligibility", "voucher_for")
-        if voucher_for is None:
-            return JsonResponse({"detail": _("Purchases with a voucher are not available yet.")}, status=501)
-        voucher = voucher_for(sale, address)
-        return JsonResponse({"mode": mode, "voucher": {
-            "investorId": voucher.investor_key, "wallet": voucher.wallet, "maxAmount": str(voucher.max_amount),
-            "expiry": int(voucher.expires_at.timestamp())}, "signature": voucher.signature})
+    from tokens import eligibility as sale_eligibility
+
+    try:
+        if mode == "merkle":
+            return JsonResponse({"mode": mode, "proof": sale_eligibility.merkle_proof(sale, address)})
+        if mode == "voucher":
+            voucher = sale_eligibility.voucher_for(sale=sale, investor=request.user, wallet=address)
+            return JsonResponse({"mode": mode, "signature": voucher["signature"], "voucher": {
+                "investorId": voucher["investor_id"], "wallet": voucher["wallet"],
+                "maxAmount": voucher["max_amount"], "expiry": voucher["expiry"]}})
+    except ValidationError as error:  # NotEligible: the sentence says why
+        return JsonResponse({"detail": " ".join(error.messages)}, status=403)
     return JsonResponse({"mode": mode})
 
 

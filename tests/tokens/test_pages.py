@@ -304,9 +304,11 @@ def test_reg_cf_limit_bounds_a_stablecoin_sale_and_is_only_noted_for_an_ether_sa
     panel = response.context["panel"]
     assert panel.reg_cf_left is None
     assert panel.reg_cf_unconverted
-    assert panel.may_buy == 20 * ETH  # the per-investor maximum: the dollar limit cannot be converted
-    assert "needs an exchange rate" in response.content.decode()
-    assert "$7,500.00" in response.content.decode()
+    assert not panel.eligibility.eligible  # as tokens.eligibility decides: kept off the sale's allowlist
+    html = response.content.decode()
+    assert "without an exchange rate" in html
+    assert "$7,500.00 left" in html
+    assert 'id="buy-form"' not in html
 
 
 def test_an_investor_without_approved_kyc_is_told_why_and_sent_to_verify(mei: Any) -> None:
@@ -333,6 +335,19 @@ def test_purchase_terms_answer_only_for_the_investors_own_wallet(mei: Any) -> No
     url = f"/c/{mei.company.slug}/sales/{sale.pk}/purchase-terms/"
     assert client.get(url, {"wallet": WALLET.lower()}).json() == {"mode": "allowlist"}
     assert client.get(url, {"wallet": "0x" + "33" * 20}).status_code == 403
+
+
+def test_purchase_terms_carry_the_wallets_merkle_proof(mei: Any) -> None:
+    from tokens.eligibility import eligibility_refresh
+
+    sale = deployed_sale(mei, eligibility_mode="merkle")
+    priya = priya_with_wallet()
+    eligibility_refresh(sale=sale)
+    client = Client()
+    client.force_login(priya)
+    answer = client.get(f"/c/{mei.company.slug}/sales/{sale.pk}/purchase-terms/", {"wallet": WALLET}).json()
+    assert answer["mode"] == "merkle"
+    assert isinstance(answer["proof"], list)
 
 
 # --- the devnet helpers --------------------------------------------------------------------------------------
