@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Wallet
+from compliance.eligibility import REG_CF
 from tokens.choices import ChainEventName, SaleState
 from tokens.models import ChainEvent, Claim, Purchase, Sale, SaleRefund
 from tokens.units import tokens_for
@@ -89,6 +90,23 @@ def events_project(*, created: Sequence[EventFacts], changed: Sequence[EventFact
     touched = {e.sale_id for e in events if e.name in SALE_STATE_EVENTS}
     if touched:
         sale_state_follow(sale_ids=sorted(i for i in touched if i is not None))
+    _reg_cf_ledger_follow(events, sales)
+
+
+def _reg_cf_ledger_follow(events: Sequence[EventFacts], sales: dict[int, Sale]) -> None:
+    """A Regulation Crowdfunding sale's purchases and refunds write the investment ledger the investor's limit
+    reads, once each; a purchase a reorganisation removed reverses its entry (the ledger functions are
+    idempotent, so the revived and the unchanged cost nothing)."""
+    from tokens.eligibility import purchase_ledger_record, sale_refund_ledger_record
+
+    reg_cf = {pk for pk, sale in sales.items() if sale.exemption == REG_CF}
+    ids = [e.pk for e in events if e.sale_id in reg_cf and e.name in ("Purchased", "Refunded")]
+    if not ids:
+        return
+    for purchase in Purchase.objects.select_related("sale__token").filter(event_id__in=ids).order_by("pk"):
+        purchase_ledger_record(purchase)
+    for refund in SaleRefund.objects.select_related("sale__token").filter(event_id__in=ids).order_by("pk"):
+        sale_refund_ledger_record(refund)
 
 
 def _rows_create(model: Any, events: Sequence[EventFacts], sales: dict[int, Sale]) -> None:

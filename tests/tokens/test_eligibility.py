@@ -542,3 +542,30 @@ def test_reg_cf_in_ether_admits_only_investors_without_a_limit(
     approved_with_wallet(INVESTOR_B, officer, django_capture_on_commit_callbacks, accreditation="self_certified")
     assert row(deployed.sale, INVESTOR_A).reason == "reg_cf_needs_stablecoin"
     assert eligibility.eligible_wallets(deployed.sale) == [INVESTOR_B]
+
+
+def test_the_scanner_writes_a_reg_cf_purchase_to_the_ledger_once_and_a_reorganisation_reverses_it(
+        devnet: Web3, officer: User, django_capture_on_commit_callbacks: Any) -> None:
+    from tokens.chain.scanner import chain_scan
+    from tokens.models import WatchedContract
+
+    deployed = deploy_sale(devnet, mode="voucher", exemption="reg_cf", stablecoin=True)
+    WatchedContract.objects.create(chain_id=CHAIN_ID, address=deployed.contract.address, kind="sale",
+                                   start_block=devnet.eth.block_number, sale=deployed.sale)
+    sam = approved_with_wallet(INVESTOR_A, officer, django_capture_on_commit_callbacks)
+    deployed.open()
+    voucher = eligibility.voucher_for(sale=deployed.sale, investor=sam, wallet=INVESTOR_A, now=chain_moment(devnet))
+    receipt = deployed.buy_with_voucher(INVESTOR_A, 1_000 * USDC, voucher)
+    for _ in range(3):
+        chain_scan(CHAIN_ID)
+    purchase = Purchase.objects.get(sale=deployed.sale)
+    assert purchase.ledger_record is not None
+    assert InvestmentRecord.objects.filter(user=sam).count() == 1
+    assert investment_limit_for(user=sam).used == Decimal("1000.00")
+
+    tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+    depth = devnet.eth.block_number - receipt["blockNumber"] + 1
+    client.rpc("devnet_reorg", [hex(depth), {"exclude": [tx_hash]}], w3=devnet)
+    chain_scan(CHAIN_ID)
+    assert Purchase.objects.get(sale=deployed.sale).removed
+    assert investment_limit_for(user=sam).used == Decimal("0.00")
