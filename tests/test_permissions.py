@@ -269,6 +269,15 @@ def investor_wallet(cast: Any) -> str:
         defaults={"message": "-", "signature": "-", "verified_at": timezone.now()})[0].address)
 
 
+def cast_allocation(cast: Any) -> Any:
+    """A converted token warrant of the investor, waiting to be claimed, made once per test."""
+    from tokens.models import TokenAllocation
+
+    return TokenAllocation.objects.get_or_create(token=cast_token(cast), kind="investor", user=cast.investor,
+                                                 defaults={"label": "Token warrant", "amount": 10**18,
+                                                           "state": "claimable"})[0]
+
+
 TOKEN_POST = {"name": "Lumen", "symbol": "LUMEN", "supply_cap": "100000000", "decimals": "18",
               "admin_address": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "investor_pool": "0"}
 
@@ -533,6 +542,39 @@ RULES = [
     Rule("tokens:chain_rpc", "post", lambda c: "/chain/rpc", lambda role: 403 if role == "anonymous" else 200,
          data=lambda c, r: {"jsonrpc": "2.0", "id": 1, "method": "eth_accounts", "params": []}, json=True),
     Rule("tokens:faucet", "post", lambda c: "/chain/faucet", page(ok=400), data=lambda c, r: {"address": "nope"}),
+    # The hybrid: the combined cap table for members; warrants and allocations set up by editors (converting and
+    # deploying need a live token: 400 for the cast's draft); a converted warrant claimed by its holder only (the
+    # draft token refuses the claim itself: 400 on the API, a message and a redirect on the portfolio page).
+    Rule("equity:cap_table_combined_csv", "get", lambda c: f"/companies/{slug(c)}/cap-table/combined.csv",
+         page(MEMBERS)),
+    Rule("api-cap-table-combined", "get", lambda c: f"/api/v1/companies/{slug(c)}/cap-table/combined/", api(MEMBERS)),
+    Rule("api-tokens", "get", lambda c: f"/api/v1/companies/{slug(c)}/tokens/", api(MEMBERS)),
+    Rule("api-token-sales", "get", lambda c: f"/api/v1/companies/{slug(c)}/tokens/{cast_token(c).pk}/sales/",
+         api(MEMBERS)),
+    Rule("api-sale-purchases", "get", lambda c: f"/api/v1/companies/{slug(c)}/sales/{cast_sale(c).pk}/purchases/",
+         api(MEMBERS)),
+    Rule("api-token-warrants", "get", lambda c: f"/api/v1/companies/{slug(c)}/token-warrants/", api(MEMBERS)),
+    Rule("api-token-warrants", "post", lambda c: f"/api/v1/companies/{slug(c)}/token-warrants/",
+         api(EDITORS, ok=201), data=lambda c, r: {"stakeholder": cast_stakeholder(c).pk, "kind": "fixed",
+                                                  "token_amount": "1000"}, json=True),
+    Rule("api-token-convert-warrants", "post",
+         lambda c: f"/api/v1/companies/{slug(c)}/tokens/{cast_token(c).pk}/convert-warrants/", api(EDITORS, ok=400)),
+    Rule("api-token-allocations", "get",
+         lambda c: f"/api/v1/companies/{slug(c)}/tokens/{cast_token(c).pk}/allocations/", api(MEMBERS)),
+    Rule("api-token-allocations", "post",
+         lambda c: f"/api/v1/companies/{slug(c)}/tokens/{cast_token(c).pk}/allocations/", api(EDITORS, ok=201),
+         data=lambda c, r: {"kind": "team", "label": "Team", "amount": "1000", "vesting_start": "2026-01-01T00:00:00Z",
+                            "beneficiary_address": "0x976EA74026E726554dB657fA54763abd0C3a0aa9", "cliff": "0",
+                            "duration": "86400"}, json=True),
+    Rule("api-token-allocations-deploy", "post",
+         lambda c: f"/api/v1/companies/{slug(c)}/tokens/{cast_token(c).pk}/allocations/deploy/",
+         api(EDITORS, ok=400)),
+    Rule("api-token-allocation-claim", "post",
+         lambda c: f"/api/v1/token-allocations/{cast_allocation(c).pk}/claim/", own(ok=400),
+         data=lambda c, r: {"wallet": c.investor.wallets.get(address=investor_wallet(c)).pk}, json=True),
+    Rule("api-portfolio-tokens", "get", lambda c: "/api/v1/portfolio/tokens/", api()),
+    Rule("payments:token_allocation_claim", "post", lambda c: f"/portfolio/tokens/{cast_allocation(c).pk}/claim/",
+         own_page(ok=302), data=lambda c, r: {"wallet": c.investor.wallets.get(address=investor_wallet(c)).pk}),
 ]
 
 # Routes that belong to libraries (allauth's accounts pages, Django admin, the language switch): their own

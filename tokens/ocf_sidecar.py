@@ -187,7 +187,7 @@ def tokens_sidecar_import(*, actor: Actor, company: Company, document: Any,
     tokens: dict[str, Token] = {}
     for item in each("tokens"):
         where = str(item.get("id", "token"))
-        if item.get("address") and Token.objects.filter(chain_id=item.get("chain_id"),
+        if item.get("address") and Token.objects.filter(chain_id=item.get("chain_id") or 0,
                                                         address__iexact=item["address"]).exists():
             errors.add(where, "address", _("a token at this address is already on the platform (in another "
                                            "company): a token has one issuer."))
