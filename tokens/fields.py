@@ -17,6 +17,9 @@ UINT256_MAX = 2**256 - 1
 
 class Uint256Field(models.DecimalField):
     description = "A non-negative integer up to 2**256 - 1 (wei, token base units)"
+    # What django-stubs reads as the attribute's types: an int comes back, never a Decimal.
+    _pyi_private_set_type: int | str | Decimal
+    _pyi_private_get_type: int  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["max_digits"] = 78

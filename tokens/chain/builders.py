@@ -13,6 +13,7 @@ the message). Any module of `tokens/chain/` may register purposes; the outbox im
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple, TypeVar
@@ -267,7 +268,7 @@ def token_launched(intent: ChainIntent) -> None:
     # Every wallet compliance already approved becomes eligible (after this transaction: the refresh locks the
     # sale and writes its own intents).
     for sale_pk in launched:
-        transaction.on_commit(lambda sale_pk=sale_pk: eligibility_refresh_sale.delay(sale_pk))
+        transaction.on_commit(functools.partial(eligibility_refresh_sale.delay, sale_pk))
 
 
 DEPLOYMENT_PURPOSES = ("token.deploy", "sale.deploy", "sale.grant_minter", "token.grant_distributor",
