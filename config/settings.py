@@ -285,6 +285,8 @@ SPECTACULAR_SETTINGS = {
         "InstrumentKindEnum": ["post_money_safe", "pre_money_safe", "convertible_note"],
         "RoundKindEnum": "equity.choices.RoundKind",
         "SafeInstrumentEnum": "equity.choices.SafeInstrument",
+        "AllocationKindEnum": "tokens.choices.AllocationKind",
+        "WarrantKindEnum": "tokens.choices.WarrantKind",
     },
 }
 

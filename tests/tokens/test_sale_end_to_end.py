@@ -162,6 +162,7 @@ def test_a_sale_deployed_bought_out_finalized_and_claimed_through_the_worker(
         send(devnet, contract.functions.claim(wallet), wallet)
     eventually(lambda: Claim.objects.filter(sale=sale, removed=False).count() == 3, "the claims")
 
+    token.refresh_from_db()
     erc20 = client.contract("TrancheToken", token.address, w3=devnet)
     for wallet, paid in ((ada_wallet, 40), (ben_wallet, 40), (chi_wallet, 20)):
         assert erc20.functions.balanceOf(wallet).call() == paid * 1000 * ETH  # 0.001 ETH per token

@@ -140,7 +140,7 @@ class ClaimInput(serializers.Serializer):
     wallet = serializers.IntegerField(help_text="The id of one of your verified wallets.")
 
 
-class ConversionOutput(serializers.Serializer):
+class WarrantConversionOutput(serializers.Serializer):
     allocations = AllocationOutput(many=True)
     converted_to_nothing = serializers.ListField(child=serializers.IntegerField())
     waiting_for_payment = serializers.ListField(child=serializers.IntegerField(),

@@ -26,11 +26,11 @@ from tokens.api.serializers import (
     AllocationOutput,
     ClaimInput,
     CombinedCapTableOutput,
-    ConversionOutput,
     PortfolioOutput,
     PurchaseOutput,
     SaleOutput,
     TokenOutput,
+    WarrantConversionOutput,
     WarrantInput,
     WarrantOutput,
 )
@@ -87,12 +87,12 @@ class WarrantList(APIView):
 
 
 class WarrantConvert(APIView):
-    @extend_schema(request=None, responses=ConversionOutput,
+    @extend_schema(request=None, responses=WarrantConversionOutput,
                    summary="Convert the outstanding token warrants into allocations (the token must be live)")
     def post(self, request: AuthenticatedAPIRequest, slug: str, pk: int) -> Response:
         token = _token(_company(request, slug, edit=True), pk)
         result = warrants.warrants_convert(actor=Actor.from_request(request), token=token)
-        return Response(ConversionOutput({
+        return Response(WarrantConversionOutput({
             "allocations": result.allocations, "converted_to_nothing": [w.pk for w in result.nothing],
             "waiting_for_payment": [w.pk for w in result.waiting]}).data)
 
