@@ -34,6 +34,7 @@ from tokens import rules
 from tokens.choices import AllocationMode, DeployStatus, IntentState, PaymentAsset, SaleState, SignerRole
 from tokens.intents import intent_enqueue, intents_kick
 from tokens.models import ChainIntent, Sale, Token
+from tokens.projections import sale_standing
 
 TOKEN_EDITABLE = {"name", "symbol", "decimals", "supply_cap", "admin_address", "lockup_end", "investor_pool"}
 SALE_EDITABLE = {
@@ -60,6 +61,12 @@ def checksum(value: str, field: str) -> str:
     return str(to_checksum_address(value))
 
 
+def _refuse_unknown(fields: dict[str, Any], editable: set[str], message: str) -> None:
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValidationError(message % {"fields": ", ".join(sorted(unknown))})
+
+
 # --- tokens ------------------------------------------------------------------------------------------------
 
 
@@ -76,9 +83,7 @@ def _token_save(token: Token) -> Token:
 @transaction.atomic
 def token_create(*, actor: Actor, company: Company, **fields: Any) -> Token:
     require_editor(actor, company)
-    unknown = set(fields) - TOKEN_EDITABLE
-    if unknown:
-        raise ValidationError(_("Unknown token fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, TOKEN_EDITABLE, _("Unknown token fields: %(fields)s"))
     token = _token_save(Token(company=company, chain_id=settings.CHAIN_ID, created_by=actor.user, **fields))
     audit_record(actor=actor, action="tokens.token_create", target=token, company_id=company.pk,
                  changes={"symbol": token.symbol, "supply_cap": str(token.supply_cap)})
@@ -91,9 +96,7 @@ def token_update(*, actor: Actor, token: Token, **fields: Any) -> Token:
     require_editor(actor, token.company)
     if token.deploy_status != DeployStatus.DRAFT:
         raise ValidationError(_("A deployed token cannot be changed."))
-    unknown = set(fields) - TOKEN_EDITABLE
-    if unknown:
-        raise ValidationError(_("Unknown token fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, TOKEN_EDITABLE, _("Unknown token fields: %(fields)s"))
     for name, value in fields.items():
         setattr(token, name, value)
     _token_save(token)
@@ -141,9 +144,7 @@ def _sale_check(sale: Sale, now: datetime) -> None:
 @transaction.atomic
 def sale_create(*, actor: Actor, token: Token, **fields: Any) -> Sale:
     require_editor(actor, token.company)
-    unknown = set(fields) - SALE_EDITABLE
-    if unknown:
-        raise ValidationError(_("Unknown sale fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, SALE_EDITABLE, _("Unknown sale fields: %(fields)s"))
     fields.setdefault("finalize_grace", DEFAULT_FINALIZE_GRACE)
     fields.setdefault("claim_period", DEFAULT_CLAIM_PERIOD)
     sale = Sale(token=token, created_by=actor.user, **fields)
@@ -160,9 +161,7 @@ def sale_update(*, actor: Actor, sale: Sale, **fields: Any) -> Sale:
     require_editor(actor, sale.token.company)
     if sale.state != SaleState.DRAFT:
         raise ValidationError(_("Only a draft sale can be changed."))
-    unknown = set(fields) - SALE_EDITABLE
-    if unknown:
-        raise ValidationError(_("Unknown sale fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    _refuse_unknown(fields, SALE_EDITABLE, _("Unknown sale fields: %(fields)s"))
     for name, value in fields.items():
         setattr(sale, name, value)
     _sale_check(sale, timezone.now())
@@ -238,10 +237,7 @@ def _sale_locked(sale: Sale) -> Sale:
 
 def sale_raised(sale: Sale) -> int:
     """What buyers paid in so far, from the purchases the scanner recorded (reorganised ones excluded)."""
-    from django.db.models import Sum
-
-    total = sale.purchases.filter(removed=False).aggregate(total=Sum("amount"))["total"]
-    return int(total or 0)
+    return sale_standing(sale)["raised"]
 
 
 def _sold_out(sale: Sale) -> bool:

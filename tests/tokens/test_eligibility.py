@@ -4,7 +4,6 @@ purchases write the investment ledger once."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from contracts.sale import MINTER_ROLE, Allocation, Eligibility, SaleConfig
 from contracts.vouchers import Voucher
 from tests.contracts.support import error_selector
 from tests.factories import CompanyFactory, UserFactory
+from tests.tokens import factories
 from tokens import eligibility
 from tokens.chain import client, keys
 from tokens.chain.eligibility import allowlist_reconcile
@@ -180,15 +180,8 @@ def deploy_sale(w3: Web3, *, mode: str = "allowlist", exemption: str = "reg_s", 
 
 
 def outbox_settle(w3: Web3, timeout: float = 60) -> None:
-    """Run the real outbox until every intent is final, mining a block whenever nothing moved."""
-    from tokens.chain import outbox
-
-    deadline = time.monotonic() + timeout
-    unfinished = [IntentState.PENDING, IntentState.SIGNED, IntentState.MINED]
-    while ChainIntent.objects.filter(state__in=unfinished).exists():
-        assert time.monotonic() < deadline, list(ChainIntent.objects.filter(state__in=unfinished))
-        if not outbox.outbox_work():
-            client.rpc("evm_mine", w3=w3)
+    """Run the real outbox until every intent is final (tests.tokens.factories.outbox_settle); none may fail."""
+    factories.outbox_settle(w3, timeout=timeout)
     assert not ChainIntent.objects.filter(state=IntentState.FAILED).exists(), list(
         ChainIntent.objects.filter(state=IntentState.FAILED).values_list("object_key", "error"))
 

@@ -173,3 +173,17 @@ def test_pausing_twice_in_a_sales_life_is_two_transactions(founder: Actor, token
     second = services.sale_pause(actor=founder, sale=sale, paused=True)
     assert first.pk != second.pk
     assert first.object_key != second.object_key
+
+
+def test_a_numbered_pause_intent_builds_the_pause_call_on_its_sale(founder: Actor, token: Token) -> None:
+    from tokens.chain.builders import BUILDERS
+    from tokens.chain.sale_actions import pause
+
+    sale = _live(founder, token)
+    Sale.objects.filter(pk=sale.pk).update(state=SaleState.LIVE)
+    intent = services.sale_pause(actor=founder, sale=sale, paused=True)
+    assert intent.object_key == f"sale:{sale.pk}:1"
+    call = BUILDERS["sale.pause"](intent)
+    assert BUILDERS["sale.pause"] is pause
+    assert call.to == sale.address
+    assert call.data == bytes.fromhex("8456cb59")  # pause()

@@ -85,8 +85,10 @@ def on_failed(purpose: str) -> Callable[[Hook], Hook]:
 
 
 def object_pk(intent: ChainIntent, model_name: str) -> int:
-    """The primary key in `intent.object_key` ("sale:12"), checking the model's name."""
-    name, _, pk = intent.object_key.partition(":")
+    """The primary key in `intent.object_key` ("sale:12", or "sale:12:2" for a sale's second pause), checking the
+    model's name."""
+    name, _, rest = intent.object_key.partition(":")
+    pk = rest.partition(":")[0]
     if name != model_name:
         raise BuildRefused(f"{intent.purpose} names {intent.object_key}, not a {model_name}")
     return int(pk)
@@ -104,13 +106,15 @@ def _hex(data: str) -> bytes:
     return bytes.fromhex(data.removeprefix("0x"))
 
 
-def _function(contract_name: str, address: str, function: str, *args: object) -> bytes:
+def calldata(contract_name: str, address: str, function: str, *args: object) -> bytes:
+    """The call of `function(*args)` on the deployed `contract_name` at `address`, ABI-encoded."""
     if not address:
         raise BuildRefused(f"{contract_name} has no address yet")
     return _hex(client.contract(contract_name, address).encode_abi(function, args=list(args)))
 
 
-def _constructor(contract_name: str, *args: object) -> bytes:
+def constructor_data(contract_name: str, *args: object) -> bytes:
+    """`contract_name`'s bytecode with its constructor arguments: the data of a contract creation."""
     return _hex(client.contract(contract_name).constructor(*args).data_in_transaction)
 
 
@@ -170,13 +174,13 @@ def token_deploy(intent: ChainIntent) -> Call:
     token = _token(intent)
     lockup_end = _unix(token.lockup_end) if token.lockup_end else 0
     deployer = keys.address("deployer", token.chain_id)
-    data = _constructor("TrancheToken", token.name, token.symbol, int(token.supply_cap), deployer, lockup_end)
+    data = constructor_data("TrancheToken", token.name, token.symbol, int(token.supply_cap), deployer, lockup_end)
     return Call(None, data)
 
 
 @builder("sale.deploy")
 def sale_deploy(intent: ChainIntent) -> Call:
-    return Call(None, _constructor("TrancheSale", sale_config(_sale(intent)).as_tuple()))
+    return Call(None, constructor_data("TrancheSale", sale_config(_sale(intent)).as_tuple()))
 
 
 @builder("sale.grant_minter")
@@ -184,7 +188,7 @@ def sale_grant_minter(intent: ChainIntent) -> Call:
     sale = _sale(intent)
     if not sale.address:
         raise BuildRefused("The sale has no address yet.")
-    return Call(sale.token.address, _function("TrancheToken", sale.token.address, "grantRole", MINTER_ROLE,
+    return Call(sale.token.address, calldata("TrancheToken", sale.token.address, "grantRole", MINTER_ROLE,
                                               sale.address))
 
 
@@ -192,7 +196,7 @@ def sale_grant_minter(intent: ChainIntent) -> Call:
 def token_grant_distributor(intent: ChainIntent) -> Call:
     token = _token(intent)
     distributor = keys.address("distributor", token.chain_id)
-    return Call(token.address, _function("TrancheToken", token.address, "grantRole", DISTRIBUTOR_ROLE,
+    return Call(token.address, calldata("TrancheToken", token.address, "grantRole", DISTRIBUTOR_ROLE,
                                          distributor))
 
 
@@ -200,13 +204,13 @@ def token_grant_distributor(intent: ChainIntent) -> Call:
 def token_distributor_ceiling(intent: ChainIntent) -> Call:
     token = _token(intent)
     ceiling = int(intent.params.get("ceiling", distributor_ceiling(token)))
-    return Call(token.address, _function("TrancheToken", token.address, "setDistributorCeiling", ceiling))
+    return Call(token.address, calldata("TrancheToken", token.address, "setDistributorCeiling", ceiling))
 
 
 @builder("token.handover_admin")
 def token_handover_admin(intent: ChainIntent) -> Call:
     token = _token(intent)
-    return Call(token.address, _function("TrancheToken", token.address, "grantRole", DEFAULT_ADMIN_ROLE,
+    return Call(token.address, calldata("TrancheToken", token.address, "grantRole", DEFAULT_ADMIN_ROLE,
                                          token.admin_address))
 
 
@@ -214,7 +218,7 @@ def token_handover_admin(intent: ChainIntent) -> Call:
 def token_renounce_admin(intent: ChainIntent) -> Call:
     token = _token(intent)
     deployer = keys.address("deployer", token.chain_id)
-    return Call(token.address, _function("TrancheToken", token.address, "renounceRole", DEFAULT_ADMIN_ROLE,
+    return Call(token.address, calldata("TrancheToken", token.address, "renounceRole", DEFAULT_ADMIN_ROLE,
                                          deployer))
 
 

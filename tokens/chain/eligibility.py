@@ -19,7 +19,7 @@ from compliance.audit import Actor
 from compliance.services import audit_record
 from tokens import eligibility
 from tokens.chain import client
-from tokens.chain.builders import BuildRefused, Call, builder, on_confirmed, on_failed
+from tokens.chain.builders import BuildRefused, Call, builder, calldata, on_confirmed, on_failed
 from tokens.choices import ChainEventName, EligibilityMode, IntentState
 from tokens.models import ChainEvent, ChainIntent, Sale, SaleEligibility
 
@@ -38,17 +38,12 @@ def _sale(intent: ChainIntent) -> Sale:
     return sale
 
 
-def _calldata(sale: Sale, function: str, *args: object) -> bytes:
-    data = client.contract("TrancheSale", sale.address).encode_abi(function, args=list(args))
-    return bytes.fromhex(data.removeprefix("0x"))
-
-
 @builder(eligibility.ALLOWLIST_PURPOSE)
 def allowlist_update(intent: ChainIntent) -> Call:
     """`updateAllowlist(wallets, allowed)`."""
     sale = _sale(intent)
     wallets = [to_checksum_address(w) for w in intent.params["wallets"]]
-    return Call(to_checksum_address(sale.address), _calldata(sale, "updateAllowlist", wallets,
+    return Call(to_checksum_address(sale.address), calldata("TrancheSale", sale.address, "updateAllowlist", wallets,
                                                             bool(intent.params["allowed"])))
 
 
@@ -57,7 +52,7 @@ def merkle_root_set(intent: ChainIntent) -> Call:
     """`setMerkleRoot(root)`."""
     sale = _sale(intent)
     root = bytes.fromhex(str(intent.params["root"]).removeprefix("0x"))
-    return Call(to_checksum_address(sale.address), _calldata(sale, "setMerkleRoot", root))
+    return Call(to_checksum_address(sale.address), calldata("TrancheSale", sale.address, "setMerkleRoot", root))
 
 
 @on_confirmed(eligibility.ALLOWLIST_PURPOSE)

@@ -4,39 +4,31 @@ wallet). Their effects on the sale's state come from the events the scanner read
 
 from __future__ import annotations
 
-from tokens.chain import client
-from tokens.chain.builders import BuildRefused, Call, builder
+from tokens.chain.builders import Call, builder, calldata, object_pk
 from tokens.models import ChainIntent, Sale
 
 
-def _sale(intent: ChainIntent) -> Sale:
-    sale_pk = int(intent.object_key.split(":")[1])
-    sale = Sale.objects.get(pk=sale_pk)
-    if not sale.address:
-        raise BuildRefused("The sale is not deployed.")
-    return sale
-
-
-def _call(sale: Sale, function: str) -> Call:
-    data = client.contract("TrancheSale", sale.address).encode_abi(function, args=[])
-    return Call(to=sale.address, data=bytes.fromhex(data.removeprefix("0x")))
+def _call(intent: ChainIntent, function: str) -> Call:
+    """`function()` on the sale the intent names (`sale:12`, or `sale:12:2` for its second pause)."""
+    address = Sale.objects.values_list("address", flat=True).get(pk=object_pk(intent, "sale"))
+    return Call(to=address, data=calldata("TrancheSale", address, function))
 
 
 @builder("sale.finalize")
 def finalize(intent: ChainIntent) -> Call:
-    return _call(_sale(intent), "finalize")
+    return _call(intent, "finalize")
 
 
 @builder("sale.pause")
 def pause(intent: ChainIntent) -> Call:
-    return _call(_sale(intent), "pause")
+    return _call(intent, "pause")
 
 
 @builder("sale.unpause")
 def unpause(intent: ChainIntent) -> Call:
-    return _call(_sale(intent), "unpause")
+    return _call(intent, "unpause")
 
 
 @builder("sale.enter_refund_mode")
 def enter_refund_mode(intent: ChainIntent) -> Call:
-    return _call(_sale(intent), "enterRefundMode")
+    return _call(intent, "enterRefundMode")

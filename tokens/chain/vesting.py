@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from tokens import allocations, warrants
 from tokens.chain import client
-from tokens.chain.builders import BuildRefused, Call, builder, on_confirmed, on_failed
+from tokens.chain.builders import (
+    BuildRefused,
+    Call,
+    builder,
+    calldata,
+    constructor_data,
+    on_confirmed,
+    on_failed,
+)
 from tokens.models import ChainIntent, TokenAllocation
 
 
@@ -29,16 +37,14 @@ def _distribute(allocation: TokenAllocation, to: str, amount: int) -> Call:
         raise BuildRefused("The token has no address yet.")
     if not to:
         raise BuildRefused("The allocation has no address to send the tokens to.")
-    data = client.contract("TrancheToken", token.address).encode_abi("distribute", args=[to, amount])
-    return Call(token.address, bytes.fromhex(data.removeprefix("0x")))
+    return Call(token.address, calldata("TrancheToken", token.address, "distribute", to, amount))
 
 
 @builder(allocations.DEPLOY)
 def vesting_deploy(intent: ChainIntent) -> Call:
     params = intent.params
-    constructor = client.contract("TrancheVesting").constructor(
-        params["beneficiary"], int(params["start"]), int(params["duration"]), int(params["cliff"]))
-    return Call(None, bytes.fromhex(constructor.data_in_transaction.removeprefix("0x")))
+    return Call(None, constructor_data("TrancheVesting", params["beneficiary"], int(params["start"]),
+                                       int(params["duration"]), int(params["cliff"])))
 
 
 @on_confirmed(allocations.DEPLOY)
