@@ -12,6 +12,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @notice What the sale needs from the token it sells (TrancheToken's MINTER_ROLE).
 interface ITrancheMintable {
@@ -95,10 +96,15 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         uint64 expiry;
     }
 
-    /// @dev One slot per wallet: what it paid in, and whether it has claimed or been refunded.
+    /// @dev Two slots per wallet. The first holds what was paid in for the wallet, how much of that the
+    /// distributor paid (card purchases: `buyFor*`; `viaDistributor <= contributed`), and whether the wallet
+    /// has claimed or been refunded: every purchase and the settlement write it, as when it was the only slot.
+    /// The second holds which distributor paid; only the wallet's first card purchase writes it.
     struct Position {
         uint128 contributed;
+        uint120 viaDistributor;
         bool settled;
+        address distributor;
     }
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -180,6 +186,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     error NothingToWithdraw();
     error NothingToSweep();
     error Unauthorized(address account);
+    error DistributorMismatch(address expected, address actual);
 
     event Purchased(
         address indexed beneficiary, address indexed payer, bytes32 indexed investorId, uint256 amount
@@ -189,7 +196,11 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     event Finalized(uint256 totalContributed, uint256 acceptedTotal, uint256 tokensForSale);
     event RefundModeEntered(RefundReason reason, uint256 totalContributed);
     event Claimed(address indexed wallet, uint256 tokens, uint256 paid);
+    /// @dev `amount` is everything refunded for `wallet`, including what went to the distributor (below).
     event Refunded(address indexed wallet, uint256 amount);
+    /// @notice The part of `wallet`'s refund paid back to the distributor that paid it (card purchases), so
+    /// that the platform refunds the card rather than the investor getting the money twice.
+    event DistributorRefunded(address indexed wallet, address indexed distributor, uint256 amount);
     event ProceedsWithdrawn(address indexed treasury, uint256 amount);
     event Swept(address indexed treasury, uint256 payment, uint256 tokens);
 
@@ -246,14 +257,14 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     function buy(uint256 amount) external payable nonReentrant whenNotPaused {
         _requireMode(Eligibility.Allowlist);
         _checkAllowlisted(_msgSender());
-        _purchase(_msgSender(), _msgSender(), amount, bytes32(0), maxPerInvestor);
+        _purchase(_msgSender(), _msgSender(), false, amount, bytes32(0), maxPerInvestor);
     }
 
     /// @notice Buy in Merkle mode with a proof that the sender's address is in the tree.
     function buyWithProof(uint256 amount, bytes32[] calldata proof) external payable nonReentrant whenNotPaused {
         _requireMode(Eligibility.Merkle);
         _checkMerkleProof(_msgSender(), proof);
-        _purchase(_msgSender(), _msgSender(), amount, bytes32(0), maxPerInvestor);
+        _purchase(_msgSender(), _msgSender(), false, amount, bytes32(0), maxPerInvestor);
     }
 
     /// @notice Buy in voucher mode with a voucher issued to the sender's wallet.
@@ -265,10 +276,12 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     {
         _requireMode(Eligibility.Voucher);
         uint256 limit = _checkVoucher(_msgSender(), voucher, signature);
-        _purchase(_msgSender(), _msgSender(), amount, voucher.investorId, limit);
+        _purchase(_msgSender(), _msgSender(), false, amount, voucher.investorId, limit);
     }
 
-    /// @notice The distributor buys for an investor who paid off-chain (by card); same rules and caps.
+    /// @notice The distributor buys for an investor who paid off-chain (by card); same rules and caps. The
+    /// tokens are the beneficiary's; any refund of this payment goes back to the distributor, which refunds
+    /// the card. All card purchases of one beneficiary must come from the same distributor address.
     function buyFor(address beneficiary, uint256 amount)
         external
         payable
@@ -278,7 +291,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     {
         _requireMode(Eligibility.Allowlist);
         _checkAllowlisted(beneficiary);
-        _purchase(_msgSender(), beneficiary, amount, bytes32(0), maxPerInvestor);
+        _purchase(_msgSender(), beneficiary, true, amount, bytes32(0), maxPerInvestor);
     }
 
     function buyForWithProof(address beneficiary, uint256 amount, bytes32[] calldata proof)
@@ -290,7 +303,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     {
         _requireMode(Eligibility.Merkle);
         _checkMerkleProof(beneficiary, proof);
-        _purchase(_msgSender(), beneficiary, amount, bytes32(0), maxPerInvestor);
+        _purchase(_msgSender(), beneficiary, true, amount, bytes32(0), maxPerInvestor);
     }
 
     function buyForWithVoucher(
@@ -301,7 +314,7 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     ) external payable nonReentrant whenNotPaused onlyRole(DISTRIBUTOR_ROLE) {
         _requireMode(Eligibility.Voucher);
         uint256 limit = _checkVoucher(beneficiary, voucher, signature);
-        _purchase(_msgSender(), beneficiary, amount, voucher.investorId, limit);
+        _purchase(_msgSender(), beneficiary, true, amount, voucher.investorId, limit);
     }
 
     // ---------------------------------------------------------------- after the end
@@ -355,13 +368,14 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @notice Send `wallet` its tokens and, in an oversubscribed pro-rata sale, the part of its payment
-    /// that bought nothing. Anyone may call; tokens and money go to `wallet` only.
+    /// that bought nothing. Anyone may call. The tokens go to `wallet`; of the money, the share the
+    /// distributor paid (card purchases) goes back to the distributor, the rest to `wallet`.
     function claim(address wallet) external nonReentrant {
         if (state != State.Finalized) revert NotFinalized();
         uint256 deadline = claimDeadline();
         if (block.timestamp > deadline) revert ClaimPeriodOver(deadline);
         (uint256 contributed, uint256 paid, uint256 tokens, uint256 refundAmount) = _allocation(wallet);
-        _settle(wallet, contributed);
+        Position storage position = _settle(wallet, contributed);
         settledProceeds += paid;
         emit Claimed(wallet, tokens, paid);
         IERC20(token).safeTransfer(wallet, tokens);
@@ -369,18 +383,18 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         // withdrawProceeds finds it.
         if (paymentToken != address(0) && paid > 0) _payOut(wallet, address(this), paid);
         if (refundAmount > 0) {
-            emit Refunded(wallet, refundAmount);
-            _payOut(wallet, wallet, refundAmount);
+            // The unallocated part is split like the payment: floor(r * viaDistributor / contributed) to the
+            // distributor, the rest to the wallet, so the two add up to r exactly.
+            _refund(wallet, position, refundAmount, Math.mulDiv(refundAmount, position.viaDistributor, contributed));
         }
     }
 
-    /// @notice In refund mode, send `wallet` back everything it paid. Anyone may call.
+    /// @notice In refund mode, send back everything paid in for `wallet`: what the distributor paid (card
+    /// purchases) to the distributor, the rest to `wallet`. Anyone may call.
     function refund(address wallet) external nonReentrant {
         if (state != State.Refunding) revert NotInRefundMode();
-        uint256 contributed = _positions[wallet].contributed;
-        _settle(wallet, contributed);
-        emit Refunded(wallet, contributed);
-        _payOut(wallet, wallet, contributed);
+        Position storage position = _settle(wallet, _positions[wallet].contributed);
+        _refund(wallet, position, position.contributed, position.viaDistributor);
     }
 
     /// @notice Send the treasury what settled claims have paid for and it has not yet received. Anyone may call.
@@ -482,6 +496,14 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         return _positions[wallet].settled;
     }
 
+    /// @notice The part of `contributionOf(wallet)` that the distributor paid through `buyFor*` (card
+    /// purchases), and which distributor address paid it (address(0) and 0 if none). Refunds of that part go
+    /// to that address.
+    function distributorShareOf(address wallet) external view returns (address distributor, uint256 contributed) {
+        Position storage position = _positions[wallet];
+        return (position.distributor, position.viaDistributor);
+    }
+
     /// @notice Last moment a claim is accepted (0 before finalization).
     function claimDeadline() public view returns (uint256) {
         if (state != State.Finalized) return 0;
@@ -502,9 +524,15 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
     // ---------------------------------------------------------------- internals
 
-    function _purchase(address payer, address beneficiary, uint256 amount, bytes32 investorId, uint256 limit)
-        private
-    {
+    /// @dev `byDistributor`: a `buyFor*` purchase, paid by `payer` (the distributor) for the beneficiary.
+    function _purchase(
+        address payer,
+        address beneficiary,
+        bool byDistributor,
+        uint256 amount,
+        bytes32 investorId,
+        uint256 limit
+    ) private {
         _requireActive();
         if (block.timestamp < start) revert SaleNotStarted(start);
         if (block.timestamp >= end) revert SaleEnded(end);
@@ -519,6 +547,15 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         uint256 investorTotal = investorId == bytes32(0) ? walletTotal : investorTotals[investorId] + amount;
         if (investorTotal < minPerInvestor) revert InvestorMinimumNotMet(investorTotal, minPerInvestor);
         if (investorTotal > limit) revert InvestorMaximumExceeded(investorTotal, limit);
+        // A card purchase reads the second slot; the first card purchase of the beneficiary writes it once.
+        if (byDistributor) {
+            address recorded = position.distributor;
+            if (recorded == address(0)) {
+                position.distributor = payer;
+            } else if (recorded != payer) {
+                revert DistributorMismatch(recorded, payer);
+            }
+        }
 
         if (allocation == Allocation.FirstComeFirstServed) {
             uint256 newTotal = _runningTotal + amount;
@@ -529,6 +566,8 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         }
         // walletTotal <= investorTotal <= limit <= maxPerInvestor <= type(uint128).max
         position.contributed = uint128(walletTotal);
+        // Below 2**120 for any real currency (the limit allows up to 2**128 - 1): reverts rather than wraps.
+        if (byDistributor) position.viaDistributor = SafeCast.toUint120(position.viaDistributor + amount);
         if (investorId != bytes32(0)) investorTotals[investorId] = investorTotal;
 
         emit Purchased(beneficiary, payer, investorId, amount);
@@ -551,11 +590,24 @@ contract TrancheSale is AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         refundAmount = contributed - paid;
     }
 
-    function _settle(address wallet, uint256 contributed) private {
-        Position storage position = _positions[wallet];
+    function _settle(address wallet, uint256 contributed) private returns (Position storage position) {
+        position = _positions[wallet];
         if (contributed == 0) revert NothingToSettle(wallet);
         if (position.settled) revert AlreadySettled(wallet);
         position.settled = true;
+    }
+
+    /// @dev Pay back `amount` of `wallet`'s money: `toDistributor` of it to the distributor that paid it, the
+    /// rest to `wallet`. `Refunded` carries the whole amount; `DistributorRefunded` the distributor's part.
+    /// A part of zero is not sent (a pure card buyer's wallet is not called at all).
+    function _refund(address wallet, Position storage position, uint256 amount, uint256 toDistributor) private {
+        emit Refunded(wallet, amount);
+        if (toDistributor > 0) {
+            address distributor = position.distributor;
+            emit DistributorRefunded(wallet, distributor, toDistributor);
+            _payOut(wallet, distributor, toDistributor);
+        }
+        if (amount > toDistributor) _payOut(wallet, wallet, amount - toDistributor);
     }
 
     function _enterRefundMode(RefundReason reason, uint256 raised) private {
