@@ -573,6 +573,23 @@ RULES = [
          lambda c: f"/api/v1/token-allocations/{cast_allocation(c).pk}/claim/", own(ok=400),
          data=lambda c, r: {"wallet": c.investor.wallets.get(address=investor_wallet(c)).pk}, json=True),
     Rule("api-portfolio-tokens", "get", lambda c: "/api/v1/portfolio/tokens/", api()),
+    # The founder's hybrid page: members read it; editors issue and plan (a bad amount: 400, nothing written) and
+    # press convert / deploy (the draft token refuses with a message: 302 back to the page).
+    Rule("tokens:token_holders", "get", lambda c: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/holders/",
+         page(MEMBERS)),
+    Rule("tokens:warrant_new", "post", lambda c: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/warrants/new/",
+         page(EDITORS, ok=400), data=lambda c, r: {"warrant-stakeholder": cast_stakeholder(c).pk,
+                                                   "warrant-kind": "fixed", "warrant-token_amount": "-5"}),
+    Rule("tokens:allocation_new", "post",
+         lambda c: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/allocations/new/", page(EDITORS, ok=400),
+         data=lambda c, r: {"allocation-kind": "team", "allocation-label": "Team", "allocation-amount": "1000",
+                            "allocation-beneficiary_address": "nope"}),
+    *[Rule(f"tokens:{name}", "post", lambda c, path=path: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/{path}/",
+           page(EDITORS, ok=302))
+      for name, path in (("warrants_convert", "warrants/convert"), ("allocations_deploy", "allocations/deploy"))],
+    # A deployed sale's team actions: a draft sale refuses with a message (302 back to its page).
+    *[Rule(f"tokens:sale_{action}", "post", lambda c, action=action: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/{action}/",
+           page(EDITORS, ok=302)) for action in ("finalize", "pause", "resume")],
     Rule("payments:token_allocation_claim", "post", lambda c: f"/portfolio/tokens/{cast_allocation(c).pk}/claim/",
          own_page(ok=302), data=lambda c, r: {"wallet": c.investor.wallets.get(address=investor_wallet(c)).pk}),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -13,7 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from compliance.choices import Exemption
-from tokens.choices import AllocationMode, EligibilityMode, PaymentAsset
+from equity.choices import InvestmentState, RoundKind
+from equity.models import Investment, Stakeholder
+from tokens.choices import AllocationKind, AllocationMode, EligibilityMode, PaymentAsset, WarrantKind
 from tokens.models import Sale, Token
 from tokens.units import UnitsError, from_base_units, to_base_units
 
@@ -159,4 +162,99 @@ class SaleForm(forms.Form):
         else:
             data["payment_symbol"] = data["payment_symbol"].strip().upper()
         data["jurisdictions"] = list(data.get("jurisdictions") or [])
+        return data
+
+
+# --- token warrants and vesting allocations (the token's holders page) ---------------------------------------
+
+
+def _whole_tokens(form: forms.Form, field: str, token: Token) -> int | None:
+    """The field's whole tokens in base units, or None (with the field's error) when finer than the token allows."""
+    value = form.cleaned_data.get(field)
+    if value is None:
+        return None
+    try:
+        return to_base_units(value, token.decimals)
+    except UnitsError:
+        form.add_error(field, gettext("%(symbol)s has %(decimals)s decimals: %(value)s is finer than that.") % {
+            "symbol": token.symbol, "decimals": token.decimals, "value": value})
+        return None
+
+
+def _choices(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared so on the form
+    return field
+
+
+class InvestmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.round.name}: {obj.stakeholder.name}, {obj.amount:,.2f} {obj.currency}"
+
+
+class WarrantForm(forms.Form):
+    stakeholder = forms.ModelChoiceField(label=_("Holder"), queryset=Stakeholder.objects.none(),
+                                         empty_label=_("Choose a stakeholder"))
+    investment = InvestmentChoiceField(
+        label=_("Attached to"), queryset=Investment.objects.none(), required=False, empty_label=_("Nothing (a standalone warrant)"),
+        help_text=_("A SAFE or priced investment of the same holder."))
+    kind = forms.ChoiceField(label=_("Tokens"), choices=WarrantKind.choices, widget=RADIO, initial=WarrantKind.PRO_RATA)
+    token_amount = amount_field(_("Number of tokens"), required=False,
+                                help_text=_("For a fixed warrant only, in whole tokens."))
+    price_per_token = forms.DecimalField(label=_("Price per token"), required=False, min_value=0, max_digits=20,
+                                         decimal_places=10, help_text=_("Empty when the tokens are free."))
+
+    def __init__(self, *args: Any, token: Token, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = token
+        company = token.company
+        _choices(self, "stakeholder").queryset = Stakeholder.objects.filter(company=company).order_by("name")
+        _choices(self, "investment").queryset = (
+            Investment.objects.filter(round__company=company, round__kind__in=[RoundKind.SAFE, RoundKind.PRICED],
+                                      state__in=InvestmentState.counting())
+            .select_related("round", "stakeholder").order_by("round__name", "stakeholder__name"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == WarrantKind.FIXED:
+            if data.get("token_amount") in (None, Decimal(0)):
+                self.add_error("token_amount", gettext("Give the number of tokens of a fixed warrant."))
+        elif data.get("token_amount") is not None:
+            self.add_error("token_amount", gettext(
+                "A pro-rata warrant's tokens come from the investor pool at launch: leave the number empty."))
+        return data
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["token_amount"] = _whole_tokens(self, "token_amount", self.token)
+        return data
+
+
+class AllocationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("For"), choices=[(k.value, k.label) for k in AllocationKind
+                                                      if k != AllocationKind.INVESTOR], initial=AllocationKind.TEAM)
+    label = forms.CharField(label=_("Who or what"), max_length=200, help_text=_("For example “Mei Chen, CEO”."))
+    stakeholder = forms.ModelChoiceField(label=_("Stakeholder"), queryset=Stakeholder.objects.none(), required=False,
+                                         empty_label=_("None"))
+    beneficiary_address = forms.CharField(label=_("Beneficiary address"), max_length=42, widget=ADDRESS,
+                                          help_text=_("The wallet the vesting contract releases to."))
+    amount = amount_field(_("Tokens"))
+    vesting_start = forms.DateTimeField(label=_("Vesting starts"), widget=DATETIME)
+    cliff_months = forms.IntegerField(label=_("Cliff (months)"), min_value=0, max_value=120, initial=12)
+    duration_months = forms.IntegerField(label=_("Vesting (months)"), min_value=1, max_value=240, initial=48,
+                                         help_text=_("From the start; linear after the cliff."))
+
+    def __init__(self, *args: Any, token: Token, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = token
+        _choices(self, "stakeholder").queryset = Stakeholder.objects.filter(company=token.company).order_by("name")
+        self.fields["vesting_start"].help_text = _times_help()
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["amount"] = _whole_tokens(self, "amount", self.token)
+        # Calendar months from the start: a 12-month cliff from 1 March ends on the next 1 March.
+        start = data["vesting_start"]
+        data["cliff"] = start + relativedelta(months=data.pop("cliff_months")) - start
+        data["duration"] = start + relativedelta(months=data.pop("duration_months")) - start
         return data

@@ -56,17 +56,18 @@ class EventFacts:
 
 class SaleStanding(TypedDict):
     raised: int  # payment asset base units
+    tokens: int  # token base units bought
     buyers: int  # distinct beneficiary wallets
     purchases: int
 
 
 def sale_standing(sale: Sale) -> SaleStanding:
     """A sale's purchases as the chain has them now (orphaned ones left out): money raised, in the payment asset's
-    base units, distinct buyers (beneficiary wallets) and purchases."""
+    base units, tokens bought, distinct buyers (beneficiary wallets) and purchases."""
     totals = Purchase.objects.filter(sale=sale, removed=False).aggregate(
-        raised=Sum("amount"), purchases=Count("pk"), buyers=Count(Lower("wallet"), distinct=True))
-    return SaleStanding(raised=int(totals["raised"] or 0), buyers=int(totals["buyers"]),
-                        purchases=int(totals["purchases"]))
+        raised=Sum("amount"), tokens=Sum("tokens"), purchases=Count("pk"), buyers=Count(Lower("wallet"), distinct=True))
+    return SaleStanding(raised=int(totals["raised"] or 0), tokens=int(totals["tokens"] or 0),
+                        buyers=int(totals["buyers"]), purchases=int(totals["purchases"]))
 
 
 def events_project(*, created: Sequence[EventFacts], changed: Sequence[EventFacts]) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -23,6 +23,7 @@ from compliance import eligibility
 from compliance.selectors import investment_limit_for
 from tokens.choices import PaymentAsset, SaleState
 from tokens.models import Purchase, Sale, Token
+from tokens.projections import sale_standing
 from tokens.units import UnitsError, to_base_units
 
 # A sale is public once its contracts exist: before that it is the founder's draft.
@@ -78,11 +79,8 @@ class SaleTotals:
 
 
 def sale_totals(sale: Sale) -> SaleTotals:
-    row = Purchase.objects.filter(sale=sale, removed=False).aggregate(
-        raised=Sum("amount"), tokens=Sum("tokens"), buyers=Count(Lower("wallet"), distinct=True),
-        purchases=Count("pk"))
-    return SaleTotals(raised=int(row["raised"] or 0), tokens=int(row["tokens"] or 0), buyers=row["buyers"],
-                      purchases=row["purchases"], hard_cap=int(sale.hard_cap), soft_cap=int(sale.soft_cap))
+    """The sale's standing (`projections.sale_standing`, the one sum of its purchases) against its caps."""
+    return SaleTotals(**sale_standing(sale), hard_cap=int(sale.hard_cap), soft_cap=int(sale.soft_cap))
 
 
 def sale_purchase_list_recent(sale: Sale, limit: int = RECENT_PURCHASES) -> list[Purchase]:

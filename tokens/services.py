@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from eth_utils.address import is_address, to_checksum_address
@@ -46,6 +46,8 @@ SALE_EDITABLE = {
 DEFAULT_FINALIZE_GRACE = timedelta(days=14)
 DEFAULT_CLAIM_PERIOD = timedelta(days=180)
 PRO_RATA_SHARDS = 16
+# What a founder may ask of a deployed sale; each is one outbox intent.
+SALE_ACTIONS = ("sale.finalize", "sale.pause", "sale.unpause")
 
 
 def require_editor(actor: Actor, company: Company) -> None:
@@ -244,6 +246,25 @@ def _sold_out(sale: Sale) -> bool:
     return sale.allocation_mode == AllocationMode.FIRST_COME_FIRST_SERVED and sale_raised(sale) >= sale.hard_cap
 
 
+def sale_finalize_refusal(sale: Sale, now: datetime | None = None) -> str | None:
+    """Why the sale cannot be finalized now, in the founder's words; None when it can."""
+    now = now or timezone.now()
+    if sale.state not in (SaleState.LIVE, SaleState.SUCCEEDED) or not sale.address:
+        return _("Only a deployed sale that has ended can be finalized.")
+    if now < sale.ends_at and not _sold_out(sale):
+        return _("The sale is still running: finalize it after it ends or once it sells out.")
+    if sale_raised(sale) < sale.soft_cap:
+        return _("The sale missed its soft cap: buyers get their money back instead.")
+    return None
+
+
+def sale_action_pending(sale: Sale) -> ChainIntent | None:
+    """A finalize, pause or resume of the sale that is on its way to the chain (not confirmed, not failed)."""
+    return (ChainIntent.objects.filter(chain_id=sale.chain_id, purpose__in=SALE_ACTIONS)
+            .filter(Q(object_key=f"sale:{sale.pk}") | Q(object_key__startswith=f"sale:{sale.pk}:"))
+            .exclude(state__in=[IntentState.CONFIRMED, IntentState.FAILED]).order_by("-pk").first())
+
+
 @transaction.atomic
 def sale_finalize(*, actor: Actor, sale: Sale) -> ChainIntent:
     """Close a successful sale on-chain (after its end, or once a first-come-first-served sale sold out): the
@@ -251,13 +272,9 @@ def sale_finalize(*, actor: Actor, sale: Sale) -> ChainIntent:
     finalized."""
     sale = _sale_locked(sale)
     require_editor(actor, sale.token.company)
-    now = timezone.now()
-    if sale.state not in (SaleState.LIVE, SaleState.SUCCEEDED) or not sale.address:
-        raise ValidationError(_("Only a deployed sale that has ended can be finalized."))
-    if now < sale.ends_at and not _sold_out(sale):
-        raise ValidationError(_("The sale is still running: finalize it after it ends or once it sells out."))
-    if sale_raised(sale) < sale.soft_cap:
-        raise ValidationError(_("The sale missed its soft cap: buyers get their money back instead."))
+    refusal = sale_finalize_refusal(sale)
+    if refusal:
+        raise ValidationError(refusal)
     intent = intent_enqueue(chain_id=sale.chain_id, purpose="sale.finalize", obj=sale, role=SignerRole.ELIGIBILITY)
     audit_record(actor=actor, action="tokens.sale_finalize", target=sale, company_id=sale.token.company_id)
     intents_kick()

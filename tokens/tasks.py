@@ -58,3 +58,12 @@ def eligibility_refresh_sale(sale_id: int) -> int:
 
     sale = Sale.objects.filter(pk=sale_id).first()
     return 0 if sale is None else len(eligibility.eligibility_refresh(sale=sale))
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def warrants_convert_at_launch(token_id: int) -> int:
+    """The company's token launched: its outstanding token warrants become claimable allocations; returns how
+    many. Converting twice converts nothing more, so a retry is harmless."""
+    from tokens import warrants
+
+    return len(warrants.warrants_convert_at_launch(token_id).allocations)

@@ -44,12 +44,12 @@ def _steps() -> list[tuple[str, Any]]:
     return [("token", gettext_lazy("Token")), ("sale", gettext_lazy("Sale")), ("review", gettext_lazy("Review"))]
 
 
-def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
+def page_context(membership: Membership, **extra: Any) -> dict[str, Any]:
     return {"company": membership.company, "membership": membership, "can_edit": membership.role in CAN_EDIT,
             "steps": _steps(), **extra}
 
 
-def _token_of(company: Company, pk: int) -> Token:
+def token_or_404(company: Company, pk: int) -> Token:
     token = Token.objects.filter(company=company, pk=pk).first()
     if token is None:
         raise Http404
@@ -68,7 +68,7 @@ def _verified_address(request: AuthenticatedRequest) -> str:
 def overview(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The company's tokens, each with its sales and where they stand."""
     membership = company_membership_required(user=request.user, slug=slug)
-    return render(request, "tokens/overview.html", _context(
+    return render(request, "tokens/overview.html", page_context(
         membership, tokens=selectors.token_list(company=membership.company)))
 
 
@@ -77,7 +77,7 @@ def token_edit(request: AuthenticatedRequest, slug: str, pk: int | None = None) 
     """Step 1: the token. A new one is created as a draft; a draft is changed in place; then on to its sale."""
     membership = company_membership_required(user=request.user, slug=slug, roles=CAN_EDIT)
     company = membership.company
-    token = _token_of(company, pk) if pk is not None else None
+    token = token_or_404(company, pk) if pk is not None else None
     if token is not None and token.deploy_status != DeployStatus.DRAFT:
         messages.error(request, _("A deployed token cannot be changed."))
         return redirect("tokens:overview", slug=company.slug)
@@ -98,7 +98,7 @@ def token_edit(request: AuthenticatedRequest, slug: str, pk: int | None = None) 
                 return redirect("tokens:sale_edit", slug=company.slug, pk=draft.pk)
             return redirect("tokens:sale_new", slug=company.slug, token_pk=token.pk)
     draft_sale = token.sales.filter(state=SaleState.DRAFT).order_by("-pk").first() if token else None
-    return render(request, "tokens/token_edit.html", _context(
+    return render(request, "tokens/token_edit.html", page_context(
         membership, form=form, token=token, sale=draft_sale, step="token"), status=400 if form.errors else 200)
 
 
@@ -116,7 +116,7 @@ def sale_edit(request: AuthenticatedRequest, slug: str, pk: int | None = None,
             messages.error(request, _("Only a draft sale can be changed."))
             return redirect("tokens:sale_review", slug=company.slug, pk=sale.pk)
     elif token_pk is not None:
-        token = _token_of(company, token_pk)
+        token = token_or_404(company, token_pk)
     else:
         raise Http404
     if sale is not None:
@@ -137,7 +137,7 @@ def sale_edit(request: AuthenticatedRequest, slug: str, pk: int | None = None,
             form_add_service_errors(form, error)
         else:
             return redirect("tokens:sale_review", slug=company.slug, pk=sale.pk)
-    return render(request, "tokens/sale_edit.html", _context(
+    return render(request, "tokens/sale_edit.html", page_context(
         membership, form=form, token=token, sale=sale, step="sale"), status=400 if form.errors else 200)
 
 
@@ -205,8 +205,39 @@ def sale_review(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     """Step 3: every term in words, and Deploy (for a draft); afterwards the sale's page for the team."""
     membership = company_membership_required(user=request.user, slug=slug)
     sale = selectors.sale_get(company=membership.company, pk=pk)
-    return render(request, "tokens/sale_review.html", _context(
-        membership, sale=sale, token=sale.token, terms=sale_terms_in_words(sale), step="review"))
+    deployed = sale.state not in (SaleState.DRAFT, SaleState.DEPLOYING)
+    return render(request, "tokens/sale_review.html", page_context(
+        membership, sale=sale, token=sale.token, terms=sale_terms_in_words(sale), step="review",
+        totals=selectors.sale_totals(sale) if deployed else None,
+        pending=services.sale_action_pending(sale) if deployed else None,
+        finalize_refusal=services.sale_finalize_refusal(sale) if deployed else None))
+
+
+SALE_ACTION_DONE = {
+    "finalize": gettext_lazy("Finalizing: the transaction is on its way. Buyers can claim once it confirms."),
+    "pause": gettext_lazy("Pausing purchases: the transaction is on its way."),
+    "resume": gettext_lazy("Resuming purchases: the transaction is on its way."),
+}
+
+
+@login_required
+@require_POST
+def sale_action(request: AuthenticatedRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    """Finalize, pause or resume a deployed sale: one outbox intent each; the page shows it until it confirms."""
+    membership = company_membership_required(user=request.user, slug=slug, roles=CAN_EDIT)
+    sale = selectors.sale_get(company=membership.company, pk=pk)
+    actor = Actor.from_request(request)
+    try:
+        if action == "finalize":
+            services.sale_finalize(actor=actor, sale=sale)
+        else:
+            services.sale_pause(actor=actor, sale=sale, paused=action == "pause")
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, SALE_ACTION_DONE[action])
+    return redirect("tokens:sale_review", slug=membership.company.slug, pk=sale.pk)
 
 
 @login_required
@@ -243,7 +274,7 @@ def sale_deployment(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     intents = [intent for intent in services.sale_intents(sale) if intent.purpose in INTENT_LABELS]
     done = bool(intents) and all(intent.state == IntentState.CONFIRMED for intent in intents)
     failed = any(intent.state == IntentState.FAILED for intent in intents)
-    context = _context(membership, sale=sale, token=sale.token, done=done, failed=failed,
+    context = page_context(membership, sale=sale, token=sale.token, done=done, failed=failed,
                        polling=bool(intents) and not done and not failed,
                        steps_done=sum(intent.state == IntentState.CONFIRMED for intent in intents),
                        intents=[(INTENT_LABELS[intent.purpose], intent) for intent in intents])

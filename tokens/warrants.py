@@ -142,12 +142,22 @@ class WarrantConversion:
     waiting: list[TokenWarrant] = field(default_factory=list)  # priced: left outstanding until paying is built
 
 
-@transaction.atomic
 def warrants_convert(*, actor: Actor, token: Token) -> WarrantConversion:
+    """The founder converts what is outstanding (a warrant issued after launch, say); see `_convert`."""
+    require_editor(actor, token.company)
+    return _convert(actor=actor, token_id=token.pk)
+
+
+def warrants_convert_at_launch(token_id: int) -> WarrantConversion:
+    """The token's launch converts its company's outstanding warrants (queued by the launch's last step)."""
+    return _convert(actor=Actor.system(), token_id=token_id)
+
+
+@transaction.atomic
+def _convert(*, actor: Actor, token_id: int) -> WarrantConversion:
     """At launch: every outstanding free warrant of the token's company becomes a claimable investor allocation.
     Priced warrants stay outstanding (see the module's docstring). Converting twice converts nothing more."""
-    token = Token.objects.select_for_update().select_related("company").get(pk=token.pk)
-    require_editor(actor, token.company)
+    token = Token.objects.select_for_update().select_related("company").get(pk=token_id)
     if token.deploy_status != DeployStatus.DEPLOYED or not token.address:
         raise ValidationError(_("Token warrants convert at launch: deploy the token first."))
     warrants = list(TokenWarrant.objects.select_for_update().filter(company=token.company,

@@ -25,6 +25,7 @@ from web3.utils.address import get_create_address
 from config import embedded
 from config.celery import app
 from tests.tokens.factories import founder_actor, outbox_settle, sale_for, token_for
+from tests.tokens.worker import start_celery_worker
 from tokens import services, tasks
 from tokens.chain import client, keys, outbox
 from tokens.choices import DeployStatus, IntentState, SaleState
@@ -144,20 +145,6 @@ def test_a_deployment_is_worked_by_the_task_queued_after_commit(devnet: Web3, se
     sale.refresh_from_db()
     assert sale.state == SaleState.SCHEDULED
     assert sale.token.deploy_status == DeployStatus.DEPLOYED
-
-
-def start_celery_worker(devnet_url: str, queue: str, log: Path, crash_at: str = "") -> subprocess.Popen[bytes]:
-    """A real `celery worker` on a queue of its own (as tests/platform/test_worker.py starts one)."""
-    url = urlsplit(os.environ.get("DATABASE_URL") or embedded.database_url())
-    env = {
-        **os.environ, "TRANCHE_DEV": "1",
-        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
-        "CHAIN_RPC_URL": devnet_url, "CHAIN_ID": "31337", outbox.CRASH_ENV: crash_at,
-    }
-    return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "celery"), "--app", "config", "worker", "--queues", queue, "--pool", "solo",
-         "--loglevel", "INFO", "--hostname", f"{queue}-{crash_at or 'ok'}@test"],
-        cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT)
 
 
 @pytest.mark.parametrize("crash_at", ["after_sign", "after_broadcast"])

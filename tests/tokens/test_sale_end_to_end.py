@@ -9,10 +9,6 @@ eligibility, the clock), kicked as beat would kick it; at the end the sale page'
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,62 +24,16 @@ from accounts.models import User, Wallet
 from compliance.audit import Actor
 from compliance.models import KycApplication
 from compliance.services.kyc import kyc_application_approve
-from config.celery import app
 from tests.contracts.support import Reverts, dev_account
 from tests.factories import UserFactory
 from tests.tokens.factories import ETH, founder_actor, sale_for, token_for
-from tests.tokens.test_outbox_worker import start_celery_worker
-from tokens import services, tasks
+from tests.tokens.worker import eventually
+from tokens import services
 from tokens.chain import client
 from tokens.choices import SaleState
 from tokens.models import Claim, Purchase, Sale, SaleEligibility
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
-@pytest.fixture
-def worker(devnet: Web3, devnet_url: str, tmp_path: Path) -> Iterator[Path]:
-    """A real worker on its own queue, and a thread that does beat's job: every half second it queues the
-    outbox, the scanner and the clock, and mines a block (a chain keeps making blocks; confirmations need them)."""
-    queue = f"test-sale-{uuid.uuid4().hex[:8]}"
-    log = tmp_path / "worker.log"
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
-    process = start_celery_worker(devnet_url, queue, log)
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(0.5):
-            tasks.outbox_work.delay()
-            tasks.chain_scan.delay()
-            tasks.sales_advance.delay()
-            client.rpc("evm_mine", w3=devnet)
-
-    ticker = threading.Thread(target=beat, daemon=True)
-    ticker.start()
-    try:
-        yield log
-    finally:
-        stop.set()
-        ticker.join()
-        app.conf.task_always_eager = eager
-        app.conf.task_default_queue = "celery"
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except Exception:  # noqa: BLE001 - a worker that will not stop is killed
-            process.kill()
 
 
 def investor_in_review(name: str, country: str, officer: User) -> User:

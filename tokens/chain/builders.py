@@ -40,7 +40,7 @@ from tokens.choices import (
     SaleState,
 )
 from tokens.models import ChainIntent, Sale, Token, WatchedContract
-from tokens.tasks import eligibility_refresh_sale
+from tokens.tasks import eligibility_refresh_sale, warrants_convert_at_launch
 
 
 class Call(NamedTuple):
@@ -273,6 +273,8 @@ def token_launched(intent: ChainIntent) -> None:
     # sale and writes its own intents).
     for sale_pk in launched:
         transaction.on_commit(functools.partial(eligibility_refresh_sale.delay, sale_pk))
+    # The company's token warrants convert at launch into allocations their holders claim.
+    transaction.on_commit(functools.partial(warrants_convert_at_launch.delay, token.pk))
 
 
 DEPLOYMENT_PURPOSES = ("token.deploy", "sale.deploy", "sale.grant_minter", "token.grant_distributor",

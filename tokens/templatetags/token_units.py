@@ -27,6 +27,14 @@ def tokens(amount: int | None, token: Token) -> str:
 
 
 @register.filter
+def token_number(amount: int | None, token: Token) -> str:
+    """As `tokens`, without the symbol: for a table whose header names the token."""
+    if amount is None:
+        return ""
+    return format_amount(int(amount), token.decimals, places=TOKEN_PLACES)
+
+
+@register.filter
 def short_hex(value: str | None) -> str:
     if not value:
         return ""
