@@ -17,9 +17,10 @@ from django.utils import timezone
 from accounts.models import User
 from companies.models import Company
 from compliance.audit import Actor
-from tokens import services
+from equity.models import Stakeholder
+from tokens import services, warrants
 from tokens.chain.keys import dev_account
-from tokens.choices import DeployStatus, SaleState
+from tokens.choices import AllocationKind, AllocationState, DeployStatus, SaleState, WarrantKind
 from tokens.models import (
     ChainEvent,
     ChainIntent,
@@ -34,6 +35,7 @@ from tokens.models import (
     SignerNonce,
     Token,
     TokenAllocation,
+    TokenWarrant,
     WatchedContract,
 )
 from tokens.units import to_base_units
@@ -67,7 +69,13 @@ def chain_forget(chain_id: int) -> None:
     intents.update(depends_on=None)
     intents.delete()
     SignerNonce.objects.filter(chain_id=chain_id).delete()
-    TokenAllocation.objects.filter(token__in=tokens).update(vesting_address="", released=0)
+    allocations = TokenAllocation.objects.filter(token__in=tokens)
+    allocations.update(vesting_address="", released=0)
+    # What was delivered or vesting on the old chain is to deliver or deploy again on the new one.
+    allocations.filter(kind=AllocationKind.INVESTOR).exclude(state=AllocationState.CANCELLED).update(
+        state=AllocationState.CLAIMABLE)
+    allocations.exclude(kind=AllocationKind.INVESTOR).exclude(state=AllocationState.CANCELLED).update(
+        state=AllocationState.PLANNED)
     sales.update(state=SaleState.DRAFT, address="", deploy_block=None, accepted_total=None, tokens_for_sale=None,
                  merkle_root="")
     tokens.update(deploy_status=DeployStatus.DRAFT, address="", deploy_block=None)
@@ -97,6 +105,12 @@ def load_token_demo(*, company: Company, owner: User, chain_empty: bool) -> Sale
             treasury_address=lumen_admin_address(), allocation_mode="fcfs", eligibility_mode="allowlist",
             exemption="reg_s", jurisdictions=[], **terms,
         )
+    if token.deploy_status == DeployStatus.DRAFT:
+        # Journey 4: the seed investors hold token warrants attached to their shares and SAFEs (pro-rata of the
+        # investor pool); they convert when the token launches.
+        for investor in Stakeholder.objects.filter(company=company, relationship="investor").order_by("pk"):
+            if not TokenWarrant.objects.filter(stakeholder=investor).exists():
+                warrants.warrant_issue(actor=mei, company=company, stakeholder=investor, kind=WarrantKind.PRO_RATA)
     if sale.state == SaleState.DRAFT:
         if sale.starts_at <= now:
             sale = services.sale_update(actor=mei, sale=sale, **terms)

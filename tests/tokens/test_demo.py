@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from tokens.choices import DeployStatus, SaleState
-from tokens.models import ChainIntent, Sale, Token
+from tokens.models import ChainIntent, Sale, Token, TokenWarrant
 
 
 @pytest.mark.django_db
@@ -22,11 +22,15 @@ def test_demo_requests_lumens_deployment_once_and_again_after_the_chain_is_empti
     first = list(ChainIntent.objects.values_list("purpose", "object_key"))
     assert ("token.deploy", f"token:{token.pk}") in first
     assert ("sale.deploy", f"sale:{sale.pk}") in first
+    # Journey 4: Lumen's seed investors hold pro-rata token warrants, which convert at launch.
+    holders = set(TokenWarrant.objects.filter(company=token.company).values_list("stakeholder__name", "kind"))
+    assert holders == {(name, "pro_rata") for name in ("Hannah Lee", "Northwind Ventures", "Rafael Costa")}
 
     # The chain is still there: loading again changes nothing.
     call_command("demo_load", stdout=io.StringIO())
     assert list(ChainIntent.objects.values_list("purpose", "object_key")) == first
     assert Token.objects.filter(symbol="LUMEN").count() == 1
+    assert TokenWarrant.objects.count() == len(holders)
 
     # Pretend the worker deployed it, then the devnet restarted empty: the addresses are forgotten and the
     # deployment is asked for again, with the sale opening after the restart.
