@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -92,37 +93,40 @@ def _editor_token(request: AuthenticatedRequest, slug: str, pk: int) -> Token:
 @login_required
 @require_POST
 def warrant_new(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    token = _editor_token(request, slug, pk)
-    form = WarrantForm(request.POST, token=token, prefix="warrant")
-    if form.is_valid():
-        fields = form.service_fields()
-        if not form.errors:
-            try:
-                warrant = warrants.warrant_issue(actor=Actor.from_request(request), company=token.company, **fields)
-            except ValidationError as error:
-                form_add_service_errors(form, error)
-            else:
-                messages.success(request, _("Token warrant issued to %(name)s.") % {"name": warrant.stakeholder.name})
-                return redirect("tokens:token_holders", slug=slug, pk=pk)
-    return _page(request, slug, pk, warrant_form=form)
+    def issue(actor: Actor, token: Token, fields: dict[str, Any]) -> str:
+        warrant = warrants.warrant_issue(actor=actor, company=token.company, **fields)
+        return _("Token warrant issued to %(name)s.") % {"name": warrant.stakeholder.name}
+
+    return _form_post(request, slug, pk, WarrantForm, "warrant", issue)
 
 
 @login_required
 @require_POST
 def allocation_new(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    def plan(actor: Actor, token: Token, fields: dict[str, Any]) -> str:
+        allocation = allocations.allocation_create(actor=actor, token=token, **fields)
+        return _("Allocation for %(label)s planned.") % {"label": allocation.label}
+
+    return _form_post(request, slug, pk, AllocationForm, "allocation", plan)
+
+
+def _form_post(request: AuthenticatedRequest, slug: str, pk: int, form_class: type[WarrantForm | AllocationForm],
+               prefix: str, service: Callable[[Actor, Token, dict[str, Any]], str]) -> HttpResponse:
+    """One of the page's forms posted: its service's answer comes back as a message, or the form with its errors
+    (the field's own, or the service's refusal beside the field it names)."""
     token = _editor_token(request, slug, pk)
-    form = AllocationForm(request.POST, token=token, prefix="allocation")
+    form = form_class(request.POST, token=token, prefix=prefix)
     if form.is_valid():
         fields = form.service_fields()
         if not form.errors:
             try:
-                allocation = allocations.allocation_create(actor=Actor.from_request(request), token=token, **fields)
+                done = service(Actor.from_request(request), token, fields)
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:
-                messages.success(request, _("Allocation for %(label)s planned.") % {"label": allocation.label})
+                messages.success(request, done)
                 return redirect("tokens:token_holders", slug=slug, pk=pk)
-    return _page(request, slug, pk, allocation_form=form)
+    return _page(request, slug, pk, **{f"{prefix}_form": form})
 
 
 @login_required

@@ -391,3 +391,47 @@ def test_the_relay_answers_the_development_wallets_reads(devnet: Any) -> None:
     answer = client.post("/chain/rpc", '{"jsonrpc":"2.0","id":3,"method":"eth_chainId","params":[]}',
                          content_type="application/json").json()
     assert answer == {"jsonrpc": "2.0", "id": 3, "result": "0x7a69"}
+
+
+def test_the_founder_issues_warrants_and_plans_allocations_on_the_holders_page(mei: Any, browser: Client) -> None:
+    from equity.services import stakeholder_create
+    from tokens.models import TokenAllocation, TokenWarrant
+
+    actor = Actor(user=mei.user)
+    token = token_for(actor)
+    hannah = stakeholder_create(actor=actor, company=mei.company, name="Hannah Lee", relationship="investor")
+    url = f"/companies/{mei.company.slug}/tokens/{token.pk}"
+    assert browser.get(f"{url}/holders/").status_code == 200
+    # A fixed warrant without its number, and one finer than the token's decimals: refused, nothing saved.
+    response = browser.post(f"{url}/warrants/new/", {"warrant-stakeholder": hannah.pk, "warrant-kind": "fixed"})
+    assert response.status_code == 400
+    assert "Give the number of tokens of a fixed warrant." in response.content.decode()
+    response = browser.post(f"{url}/warrants/new/", {"warrant-stakeholder": hannah.pk, "warrant-kind": "fixed",
+                                                     "warrant-token_amount": "0.0000000000000000001"})
+    assert response.status_code == 400
+    assert "LUMEN has 18 decimals" in response.content.decode()
+    assert not TokenWarrant.objects.exists()
+    response = browser.post(f"{url}/warrants/new/", {"warrant-stakeholder": hannah.pk, "warrant-kind": "fixed",
+                                                     "warrant-token_amount": "2500.5"})
+    assert response.status_code == 302
+    warrant = TokenWarrant.objects.get()
+    assert (warrant.stakeholder, warrant.token_amount) == (hannah, 2_500_500_000_000_000_000_000)
+
+    # An allocation beyond what the supply cap leaves is refused beside the amount; one that fits is planned,
+    # its cliff and duration in calendar months from the start.
+    plan = {"allocation-kind": "team", "allocation-label": "Mei Chen, CEO",
+            "allocation-beneficiary_address": COMPANY_ADDRESS, "allocation-amount": "100000000",
+            "allocation-vesting_start": "2027-03-01T00:00", "allocation-cliff_months": "12",
+            "allocation-duration_months": "48"}
+    response = browser.post(f"{url}/allocations/new/", plan)
+    assert response.status_code == 400
+    assert "The supply cap leaves" in response.content.decode()
+    assert not TokenAllocation.objects.exists()
+    response = browser.post(f"{url}/allocations/new/", {**plan, "allocation-amount": "1000000"})
+    assert response.status_code == 302
+    allocation = TokenAllocation.objects.get()
+    assert (allocation.cliff, allocation.duration) == (timedelta(days=366), timedelta(days=366 + 365 * 3))
+    # Deploying vesting wallets before the token is launched is refused in words, nothing sent.
+    response = browser.post(f"{url}/allocations/deploy/", follow=True)
+    assert "deploy the token first" in response.content.decode()
+    assert not ChainIntent.objects.filter(purpose="vesting.deploy").exists()
