@@ -59,6 +59,7 @@ class ChainEventName(models.TextChoices):
     PURCHASED = "Purchased"
     CLAIMED = "Claimed"
     REFUNDED = "Refunded"
+    DISTRIBUTOR_REFUNDED = "DistributorRefunded"  # the distributor's part of a Refunded (a card purchase's refund)
     ALLOWLIST_UPDATED = "AllowlistUpdated"
     MERKLE_ROOT_UPDATED = "MerkleRootUpdated"
     FINALIZED = "Finalized"

@@ -291,3 +291,57 @@ def test_a_pause_moves_the_sale_and_an_orphaned_pause_undoes_it(chain: Chain) ->
     sale.refresh_from_db()
     assert sale.state == SaleState.LIVE
     assert ChainEvent.objects.get(tx_hash=tx(pause)).removed
+
+
+def test_a_card_purchases_refund_stores_the_distributors_part_as_its_own_event(chain: Chain) -> None:
+    deployed, sale = deploy(chain)
+    accounts = dev_accounts()
+    alice, distributor, outsider = accounts.investors[0], accounts.distributor, accounts.outsider
+    deployed.buy_for(alice.address, 3 * TENTH)  # paid by card: the distributor sent the money
+    deployed.buy(alice.address, 2 * TENTH)
+    deployed.close()  # below the soft cap: refund mode
+    chain.send(deployed.sale.functions.enterRefundMode(), outsider.address)
+    refund = chain.send(deployed.sale.functions.refund(alice.address), outsider.address)
+
+    scan()
+
+    event = ChainEvent.objects.get(tx_hash=tx(refund), name="DistributorRefunded")
+    assert event.args == {"wallet": alice.address, "distributor": distributor.address, "amount": str(3 * TENTH)}
+    assert (event.sale, event.token, event.removed) == (sale, sale.token, False)
+    assert event.block_hash == block_hash(chain, refund["blockNumber"])
+    # Refunded keeps the whole amount and its projection; the distributor's part has none of its own.
+    refunded = SaleRefund.objects.get(sale=sale)
+    assert (refunded.wallet, refunded.amount, refunded.tx_hash) == (alice.address, 5 * TENTH, tx(refund))
+    assert SaleRefund.objects.count() == 1
+    sale.refresh_from_db()
+    assert sale.state == SaleState.FAILED
+
+    before = dump()
+    assert [scan(), scan(), scan()] == [0, 0, 0]
+    assert dump() == before
+
+
+def test_an_event_marked_removed_whose_block_is_canonical_again_is_revived(chain: Chain) -> None:
+    """The chain went back to the block an event was stored from (same block hash): the row stands again, with
+    its projection."""
+    deployed, sale = deploy(chain)
+    alice = dev_accounts().investors[0]
+    bought = deployed.buy(alice.address, 2 * TENTH)
+    scan()
+    ChainEvent.objects.filter(tx_hash=tx(bought)).update(removed=True)  # as a pass during the other fork left it
+    Purchase.objects.filter(tx_hash=tx(bought)).update(removed=True)
+    assert projections.sale_standing(sale)["purchases"] == 0
+
+    assert scan() == 1
+
+    event = ChainEvent.objects.get(tx_hash=tx(bought))
+    assert not event.removed
+    assert event.block_hash == block_hash(chain, bought["blockNumber"])
+    assert not Purchase.objects.get(tx_hash=tx(bought)).removed
+    assert projections.sale_standing(sale)["raised"] == 2 * TENTH
+    assert scan() == 0
+
+
+def test_copy_text_escapes_what_would_end_a_value_or_a_line() -> None:
+    assert projections.copy_text("0xAbC") == "0xAbC"
+    assert projections.copy_text('{"note":"a\\\\b"}\tx\ny\r') == '{"note":"a\\\\\\\\b"}\\tx\\ny\\r'

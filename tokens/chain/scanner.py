@@ -14,17 +14,24 @@ One pass (`chain_scan`, run by beat every few seconds) per chain:
 4. Per range, in one database transaction: upsert the events on (chain, tx hash, log index); an event of the
    range that the node no longer returns is marked removed; an event re-mined elsewhere is revived with its new
    block (and log index). The projections follow (`tokens.projections`), then the contracts' progress and the
-   cursor move. Reading the same range again finds nothing to change, and writes nothing.
+   cursor move. Reading the same range again finds nothing to change, and writes nothing: an event already stored
+   at the same position of a block with the same hash is not even decoded again.
+
+New events and projection rows go in with COPY (about ten thousand a range on a backfill); see
+`bench/tokens.py` for what a pass costs next to the node's own `eth_getLogs`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import requests
 from django.conf import settings
@@ -47,7 +54,8 @@ log = logging.getLogger(__name__)
 # The events kept, per kind of contract (and the artifact whose ABI decodes them).
 KEPT_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
     ContractKind.SALE: ("TrancheSale", frozenset({
-        ChainEventName.PURCHASED, ChainEventName.CLAIMED, ChainEventName.REFUNDED, ChainEventName.ALLOWLIST_UPDATED,
+        ChainEventName.PURCHASED, ChainEventName.CLAIMED, ChainEventName.REFUNDED,
+        ChainEventName.DISTRIBUTOR_REFUNDED, ChainEventName.ALLOWLIST_UPDATED,
         ChainEventName.MERKLE_ROOT_UPDATED, ChainEventName.FINALIZED, ChainEventName.REFUND_MODE_ENTERED,
         ChainEventName.PROCEEDS_WITHDRAWN, ChainEventName.SWEPT, ChainEventName.PAUSED, ChainEventName.UNPAUSED,
     })),
@@ -76,8 +84,10 @@ class ChainMoved(ScanError):
 # ------------------------------------------------------------------------------------------ the node
 
 
-@dataclass(frozen=True)
-class RawLog:
+class RawLog(NamedTuple):
+    """One log as the node sent it (a tuple: a range holds thousands, and tuples of strings cost the garbage
+    collector nothing)."""
+
     address: str  # lower case, as nodes send it
     topics: tuple[str, ...]
     data: str
@@ -137,17 +147,17 @@ class NodeReader:
             "fromBlock": hex(first), "toBlock": hex(last), "address": list(addresses), "topics": [list(topics)],
         }])
         return [
-            RawLog(
-                address=item["address"].lower(), topics=tuple(item["topics"]), data=item["data"],
-                block_number=int(item["blockNumber"], 16), block_hash=item["blockHash"].lower(),
-                tx_hash=item["transactionHash"].lower(), log_index=int(item["logIndex"], 16),
-            )
+            RawLog(item["address"].lower(), tuple(item["topics"]), item["data"], int(item["blockNumber"], 16),
+                   item["blockHash"].lower(), item["transactionHash"].lower(), int(item["logIndex"], 16))
             for item in answer
             if not item.get("removed")
         ]
 
 
 # ------------------------------------------------------------------------------------------ decoding
+
+
+WordReader = Callable[[str], Any]  # 64 hex digits (one ABI word) → the value as stored
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,8 @@ class EventShape:
     indexed: tuple[tuple[str, str], ...]  # (name, type) of the topics after the first
     unindexed: tuple[tuple[str, str], ...]  # (name, type) of the data
     static: bool  # every data field is one 32-byte word: decoded by slicing
+    topic_readers: tuple[tuple[str, WordReader], ...] = ()  # per indexed field, in order
+    word_readers: tuple[tuple[str, WordReader], ...] = ()  # per data field, when `static`
 
 
 def _is_word(abi_type: str) -> bool:
@@ -175,8 +187,12 @@ def _event_shapes() -> dict[str, EventShape]:
             topic = "0x" + keccak(text=f"{entry['name']}({types})").hex()
             indexed = tuple((str(i["name"]), str(i["type"])) for i in entry["inputs"] if i["indexed"])
             unindexed = tuple((str(i["name"]), str(i["type"])) for i in entry["inputs"] if not i["indexed"])
-            shapes[topic] = EventShape(entry["name"], kind, indexed, unindexed,
-                                       all(_is_word(t) for _, t in unindexed))
+            static = all(_is_word(t) for _, t in unindexed)
+            shapes[topic] = EventShape(
+                entry["name"], kind, indexed, unindexed, static,
+                # An indexed dynamic value (string, array) is only its hash: keep the hash.
+                topic_readers=tuple((name, _word_reader(t) if _is_word(t) else _hash_word) for name, t in indexed),
+                word_readers=tuple((name, _word_reader(t)) for name, t in unindexed) if static else ())
     return shapes
 
 
@@ -210,19 +226,38 @@ def _address(word: str) -> str:
     return checksummed
 
 
-def _word_value(abi_type: str, word: str) -> Any:
-    """One 32-byte ABI word (64 hex digits) as stored: ints as strings, addresses checksummed."""
+def _word_reader(abi_type: str) -> WordReader:
+    """How one 32-byte ABI word of this type is stored: ints as strings, addresses checksummed."""
     if abi_type == "address":
-        return _address(word)
+        return _address
     if abi_type == "bool":
-        return int(word, 16) != 0
+        return _bool_word
     if abi_type.startswith("uint"):
-        return str(int(word, 16))
+        return _uint_word
     if abi_type.startswith("int"):
-        value = int(word, 16)
-        return str(value - (1 << 256) if value >= 1 << 255 else value)
-    size = int(abi_type[5:])
-    return "0x" + word[: 2 * size].lower()
+        return _int_word
+    return functools.partial(_bytes_word, 2 * int(abi_type[5:]))
+
+
+def _bool_word(word: str) -> bool:
+    return int(word, 16) != 0
+
+
+def _uint_word(word: str) -> str:
+    return str(int(word, 16))
+
+
+def _int_word(word: str) -> str:
+    value = int(word, 16)
+    return str(value - (1 << 256) if value >= 1 << 255 else value)
+
+
+def _bytes_word(digits: int, word: str) -> str:
+    return "0x" + word[:digits].lower()
+
+
+def _hash_word(word: str) -> str:
+    return "0x" + word.lower()
 
 
 def _json_value(value: Any) -> Any:
@@ -240,16 +275,15 @@ def _json_value(value: Any) -> Any:
 
 
 def decode_args(shape: EventShape, raw: RawLog) -> dict[str, Any]:
-    args: dict[str, Any] = {}
-    for (name, abi_type), topic in zip(shape.indexed, raw.topics[1:], strict=True):
-        # An indexed dynamic value (string, array) is only its hash: keep the hash.
-        args[name] = _word_value(abi_type, topic[2:]) if _is_word(abi_type) else topic.lower()
-    data = raw.data[2:]
+    """The log's arguments by name, as `ChainEvent.args` stores them (straight from the topics and the data: web3's
+    per-log event processing costs more than the rest of a pass)."""
+    args = {name: read(topic[2:]) for (name, read), topic in zip(shape.topic_readers, raw.topics[1:], strict=True)}
     if shape.static:
-        for position, (name, abi_type) in enumerate(shape.unindexed):
-            args[name] = _word_value(abi_type, data[64 * position: 64 * (position + 1)])
+        data = raw.data
+        for position, (name, read) in enumerate(shape.word_readers):
+            args[name] = read(data[2 + 64 * position: 66 + 64 * position])
     elif shape.unindexed:
-        values = abi_decode([t for _, t in shape.unindexed], bytes.fromhex(data))
+        values = abi_decode([t for _, t in shape.unindexed], bytes.fromhex(raw.data[2:]))
         for (name, _), value in zip(shape.unindexed, values, strict=True):
             args[name] = _json_value(value)
     return args
@@ -345,26 +379,45 @@ def _scan(chain_id: int, reader: ChainReader) -> int:
         if not included:
             start = min(w.first for w in watched if w.first > end)
             continue
-        try:
-            logs = reader.logs(start, end, [w.address for w in included], topics)
-        except RangeRefused as error:
-            if size.size == 1:
-                raise
-            size.refused()
-            log.info("chain %s: blocks %s-%s refused (%s); range now %s", chain_id, start, end, error, size.size)
-            continue
-        hashes = reader.block_hashes(sorted({raw.block_number for raw in logs} | {end}))
-        if hashes.get(end) is None or any(hashes.get(raw.block_number) != raw.block_hash for raw in logs):
-            attempts += 1
-            if attempts > CONSISTENCY_RETRIES:
-                raise ChainMoved(f"chain {chain_id}: blocks {start}-{end} changed while being read")
-            continue
-        attempts = 0
-        size.answered(maximum)
-        everyone = len(included) == len(watched)
-        changed += _store_range(chain_id, start, end, logs, included, cursor_hash=hashes[end] if everyone else None)
-        start = end + 1
+        with _collector_paused():  # one range at a time: the collector catches up between ranges
+            try:
+                logs = reader.logs(start, end, [w.address for w in included], topics)
+            except RangeRefused as error:
+                if size.size == 1:
+                    raise
+                size.refused()
+                log.info("chain %s: blocks %s-%s refused (%s); range now %s", chain_id, start, end, error, size.size)
+                continue
+            hashes = reader.block_hashes(sorted({raw.block_number for raw in logs} | {end}))
+            if hashes.get(end) is None or any(hashes.get(raw.block_number) != raw.block_hash for raw in logs):
+                attempts += 1
+                if attempts > CONSISTENCY_RETRIES:
+                    raise ChainMoved(f"chain {chain_id}: blocks {start}-{end} changed while being read")
+                continue
+            attempts = 0
+            size.answered(maximum)
+            everyone = len(included) == len(watched)
+            changed += _store_range(chain_id, start, end, logs, included, cursor_hash=hashes[end] if everyone else None)
+            start = end + 1
     return changed
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a range is read and stored. A large range makes tens of
+    thousands of objects that live until the range is stored (the node's answer, the decoded events, the rows'
+    values); each batch of them set off a full collection, which walks the whole heap of a Django process (about
+    0.1 s here), several times per range: a third of a backfill's time went there. Reference counting frees
+    them all the same; the collector is back on before the next range. Process-wide, so a thread that finds it
+    already off leaves it to whoever turned it off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _rescan_from(chain_id: int, cursor: ScanCursor | None, reader: ChainReader,
@@ -427,9 +480,26 @@ def _store_range(chain_id: int, first: int, last: int, logs: Sequence[RawLog], i
     return stored.changed
 
 
+class _StoredRow(NamedTuple):
+    """A stored event as the first comparison needs it (its arguments are loaded only when they must be compared)."""
+
+    pk: int
+    tx_hash: str
+    log_index: int
+    block_number: int
+    block_hash: str
+    address: str
+    name: str
+    removed: bool
+
+
 def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
                   by_address: dict[str, WatchedContract], shapes: dict[str, EventShape]) -> Stored:
-    """Make the range's rows what the node says; returns the events that changed (for the projections)."""
+    """Make the range's rows what the node says; returns the events that changed (for the projections).
+
+    A stored event at the same position of a block with the same hash is the node's log as it was stored (a block's
+    hash covers its receipts): it is neither decoded nor compared again, so an unchanged safety window costs one
+    light query. Everything else is decoded and compared with the stored rows it could be."""
     wanted: dict[tuple[str, int], tuple[RawLog, EventShape, WatchedContract]] = {}
     for raw in logs:
         watched = by_address.get(raw.address)
@@ -439,19 +509,44 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
             continue
         wanted[(raw.tx_hash, raw.log_index)] = (raw, shape, watched)
     stored = Stored()
-    existing = _existing(chain_id, first, list(by_address))
-    by_key = {(e.tx_hash, e.log_index): e for e in existing}
+    rows = _stored_rows(chain_id, first, list(by_address))
     claimed: set[int] = set()
-    to_update: list[ChainEvent] = []
-    unmatched: list[tuple[tuple[str, int], RawLog, EventShape, WatchedContract, dict[str, Any]]] = []
+    reopened: list[int] = []  # same block, marked removed: the chain went back to the block it was stored from
+    compare: dict[tuple[str, int], tuple[RawLog, EventShape, WatchedContract]] = {}
     for key, (raw, shape, watched) in wanted.items():
+        row = rows.get(key)
+        if (row is not None and row.block_hash == raw.block_hash and row.name == shape.name
+                and row.address.lower() == raw.address):
+            claimed.add(row.pk)
+            if row.removed:
+                reopened.append(row.pk)
+        else:
+            compare[key] = (raw, shape, watched)
+    maybe_gone = any(row.pk not in claimed and not row.removed and first <= row.block_number <= last
+                     for row in rows.values())
+    if not compare and not reopened and not maybe_gone:
+        return stored
+    if not rows:  # nothing stored from the range's first block on (a first pass, a backfill): all of it is new
+        stored.created_events, stored.changed_events = _events_insert(
+            chain_id, [(raw, shape, watched, decode_args(shape, raw)) for raw, shape, watched in compare.values()],
+            timezone.now())
+        stored.created, stored.revived = len(stored.created_events), len(stored.changed_events)
+        return stored
+    # The rows that may change, in full: the reopened, and every unclaimed one (gone, moved, or re-mined).
+    existing = _existing([*reopened, *(row.pk for row in rows.values() if row.pk not in claimed)])
+    by_key = {(e.tx_hash, e.log_index): e for e in existing}
+    to_update: list[ChainEvent] = [e for e in existing if e.pk in claimed]
+    for event in to_update:
+        event.removed = False
+    unmatched: list[tuple[tuple[str, int], RawLog, EventShape, WatchedContract, dict[str, Any]]] = []
+    for key, (raw, shape, watched) in compare.items():
         args = decode_args(shape, raw)
-        event = by_key.get(key)
-        if event is not None and event.name == shape.name and event.args == args:
-            claimed.add(event.pk)
-            if event.removed or event.block_hash != raw.block_hash or event.block_number != raw.block_number:
-                event.removed, event.block_hash, event.block_number = False, raw.block_hash, raw.block_number
-                to_update.append(event)
+        same = by_key.get(key)
+        if same is not None and same.name == shape.name and same.args == args:
+            claimed.add(same.pk)
+            if same.removed or same.block_hash != raw.block_hash or same.block_number != raw.block_number:
+                same.removed, same.block_hash, same.block_number = False, raw.block_hash, raw.block_number
+                to_update.append(same)
         else:
             unmatched.append((key, raw, shape, watched, args))
     # An event re-mined at another position of its block keeps its row: same transaction, contract and content.
@@ -497,7 +592,7 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
         ChainEvent.objects.bulk_update(
             to_update, ["removed", "block_hash", "block_number", "log_index", "address", "name", "args", "sale",
                         "token", "updated_at"], batch_size=1000)
-    created, revived = _events_upsert(chain_id, fresh, now) if fresh else ([], [])
+    created, revived = _events_insert(chain_id, fresh, now) if fresh else ([], [])
     stored.created = len(created)
     stored.revived = len(to_update) + len(revived)
     stored.removed = len(gone)
@@ -506,14 +601,26 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
     return stored
 
 
+# New events go through a temporary table: COPY is the cheapest way in, and one upsert from there can still revive
+# a row stored outside the blocks just compared. The upsert empties the table as it reads it, so the next range (or
+# the next pass in the same transaction, as in the tests) starts from an empty one; ON COMMIT DELETE ROWS truncates
+# its file at each commit, so a long-lived connection's copy of it never grows.
+_STAGE = "scanner_event_stage"
+_STAGE_CREATE = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
+    tx_hash varchar(66), log_index integer, block_number bigint, block_hash varchar(66), address varchar(42),
+    name varchar(40), args jsonb, sale_id bigint, token_id bigint
+) ON COMMIT DELETE ROWS
+"""
+_STAGE_COPY = (f"COPY {_STAGE} (tx_hash, log_index, block_number, block_hash, address, name, args, sale_id, token_id) "
+               "FROM STDIN")
 _UPSERT = """
+WITH staged AS (DELETE FROM {stage} RETURNING *)
 INSERT INTO {table} AS e (chain_id, tx_hash, log_index, block_number, block_hash, address, name, args, removed,
                           sale_id, token_id, created_at, updated_at)
-SELECT %s, u.tx_hash, u.log_index, u.block_number, u.block_hash, u.address, u.name, u.args, false, u.sale_id,
-       u.token_id, %s, %s
-FROM unnest(%s::varchar[], %s::integer[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::jsonb[],
-            %s::bigint[], %s::bigint[])
-     AS u(tx_hash, log_index, block_number, block_hash, address, name, args, sale_id, token_id)
+SELECT %s, s.tx_hash, s.log_index, s.block_number, s.block_hash, s.address, s.name, s.args, false, s.sale_id,
+       s.token_id, %s, %s
+FROM staged s
 ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET
     block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, address = EXCLUDED.address,
     name = EXCLUDED.name, args = EXCLUDED.args, removed = false, sale_id = EXCLUDED.sale_id,
@@ -523,27 +630,30 @@ WHERE (e.block_number, e.block_hash, e.address, e.name, e.args, e.removed, e.sal
                         false, EXCLUDED.sale_id, EXCLUDED.token_id)
 RETURNING e.id, e.tx_hash, e.log_index, (e.xmax = 0)
 """
+_json_text = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _events_upsert(chain_id: int, fresh: Sequence[tuple[RawLog, EventShape, WatchedContract, dict[str, Any]]],
+def _events_insert(chain_id: int, fresh: Sequence[tuple[RawLog, EventShape, WatchedContract, dict[str, Any]]],
                    now: Any) -> tuple[list[projections.EventFacts], list[projections.EventFacts]]:
     """Insert the new events in one statement, as an upsert on (chain, tx hash, log index): a row stored outside
     the blocks just compared (an event re-mined into another range) is revived, not duplicated. Returns the
     created events and the revived ones."""
-    facts = [
-        projections.EventFacts(pk=0, chain_id=chain_id, tx_hash=raw.tx_hash, log_index=raw.log_index,
-                               block_number=raw.block_number, block_hash=raw.block_hash, name=shape.name, args=args,
-                               removed=False, sale_id=watched.sale_id, token_id=watched.token_id)
-        for raw, shape, watched, args in fresh
-    ]
-    columns: list[list[Any]] = [
-        [f.tx_hash for f in facts], [f.log_index for f in facts], [f.block_number for f in facts],
-        [f.block_hash for f in facts], [_address(raw.address) for raw, _, _, _ in fresh], [f.name for f in facts],
-        [json.dumps(f.args, separators=(",", ":")) for f in facts], [f.sale_id for f in facts],
-        [f.token_id for f in facts],
-    ]
+    text, null = projections.copy_text, projections.COPY_NULL
+    facts: list[projections.EventFacts] = []
+    lines: list[str] = []
+    for raw, shape, watched, args in fresh:
+        facts.append(projections.EventFacts(
+            pk=0, chain_id=chain_id, tx_hash=raw.tx_hash, log_index=raw.log_index, block_number=raw.block_number,
+            block_hash=raw.block_hash, name=shape.name, args=args, removed=False, sale_id=watched.sale_id,
+            token_id=watched.token_id))
+        lines.append(f"{text(raw.tx_hash)}\t{raw.log_index:d}\t{raw.block_number:d}\t{text(raw.block_hash)}\t"
+                     f"{text(_address(raw.address))}\t{text(shape.name)}\t{text(_json_text(args))}\t"
+                     f"{null if watched.sale_id is None else int(watched.sale_id)}\t"
+                     f"{null if watched.token_id is None else int(watched.token_id)}\n")
     with connection.cursor() as sql:
-        sql.execute(_UPSERT.format(table=ChainEvent._meta.db_table), [chain_id, now, now, *columns])
+        sql.execute(_STAGE_CREATE)
+        projections.copy_in(sql, _STAGE_COPY, lines)
+        sql.execute(_UPSERT.format(stage=_STAGE, table=ChainEvent._meta.db_table), [chain_id, now, now])
         returned = sql.fetchall()
     by_key = {(f.tx_hash, f.log_index): f for f in facts}
     created: list[projections.EventFacts] = []
@@ -555,13 +665,20 @@ def _events_upsert(chain_id: int, fresh: Sequence[tuple[RawLog, EventShape, Watc
     return created, revived
 
 
-def _existing(chain_id: int, first: int, addresses: Sequence[str]) -> list[ChainEvent]:
+def _stored_rows(chain_id: int, first: int, addresses: Sequence[str]) -> dict[tuple[str, int], _StoredRow]:
     """Stored events of the range's contracts from its first block on (removed ones too: an event re-mined in a
-    later block of the range is found again)."""
+    later block of the range is found again), by (tx hash, log index)."""
+    rows = ChainEvent.objects.filter(chain_id=chain_id, block_number__gte=first,
+                                     address__in=[_address(a) for a in addresses]).values_list(*_StoredRow._fields)
+    return {(row[1], row[2]): _StoredRow(*row) for row in rows}
+
+
+def _existing(pks: Sequence[int]) -> list[ChainEvent]:
+    if not pks:
+        return []
     fields = ("id", "tx_hash", "log_index", "block_number", "block_hash", "address", "name", "args", "removed",
               "sale_id", "token_id", "chain_id")
-    return list(ChainEvent.objects.filter(chain_id=chain_id, block_number__gte=first,
-                                          address__in=[_address(a) for a in addresses]).only(*fields))
+    return list(ChainEvent.objects.filter(pk__in=pks).only(*fields))
 
 
 def _facts(event: ChainEvent) -> projections.EventFacts:
