@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
-from companies.choices import Role
+from companies.choices import CAN_EDIT, Role
 from companies.models import Company, Membership
 
 
@@ -22,3 +22,10 @@ def company_membership_required(*, user: User, slug: str, roles: set[Role] | Non
     if membership is None or (roles is not None and membership.role not in roles):
         raise PermissionDenied
     return membership
+
+
+def company_editor_required(*, user: User | None, company: Company, refusal: str) -> None:
+    """Services' check: `user` is an owner or admin of `company`, else PermissionDenied with `refusal` (each app
+    says in its own words what only editors may do)."""
+    if user is None or not Membership.objects.filter(company=company, user=user, role__in=list(CAN_EDIT)).exists():
+        raise PermissionDenied(refusal)

@@ -8,15 +8,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from companies.choices import CAN_EDIT
-from companies.models import Company, Membership
+from companies.models import Company
+from companies.permissions import company_editor_required
 from compliance.audit import Actor
 from compliance.services import audit_record, model_changes
 from equity import captable, selectors
@@ -38,10 +38,8 @@ PREFIXES: dict[str, str] = {
 
 
 def _require_editor(actor: Actor, company: Company) -> None:
-    if actor.user is None or not Membership.objects.filter(
-        company=company, user=actor.user, role__in=list(CAN_EDIT)
-    ).exists():
-        raise PermissionDenied(_("Only the company's owners and admins can change its cap table."))
+    company_editor_required(user=actor.user, company=company,
+                            refusal=_("Only the company's owners and admins can change its cap table."))
 
 
 def _lock_company(company: Company) -> Company:
