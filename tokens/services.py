@@ -19,15 +19,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from eth_utils.address import is_address, to_checksum_address
 
-from companies.choices import CAN_EDIT
-from companies.models import Company, Membership
+from companies.models import Company
+from companies.permissions import company_editor_required
 from compliance.audit import Actor
 from compliance.services import audit_record
 from tokens import rules
@@ -51,10 +51,8 @@ SALE_ACTIONS = ("sale.finalize", "sale.pause", "sale.unpause")
 
 
 def require_editor(actor: Actor, company: Company) -> None:
-    if actor.user is None or not Membership.objects.filter(
-        company=company, user=actor.user, role__in=list(CAN_EDIT)
-    ).exists():
-        raise PermissionDenied(_("Only the company's owners and admins can create and deploy its tokens."))
+    company_editor_required(user=actor.user, company=company,
+                            refusal=_("Only the company's owners and admins can create and deploy its tokens."))
 
 
 def checksum(value: str, field: str) -> str:
@@ -242,18 +240,20 @@ def sale_raised(sale: Sale) -> int:
     return sale_standing(sale)["raised"]
 
 
-def _sold_out(sale: Sale) -> bool:
-    return sale.allocation_mode == AllocationMode.FIRST_COME_FIRST_SERVED and sale_raised(sale) >= sale.hard_cap
+def _sold_out(sale: Sale, raised: int) -> bool:
+    return sale.allocation_mode == AllocationMode.FIRST_COME_FIRST_SERVED and raised >= sale.hard_cap
 
 
-def sale_finalize_refusal(sale: Sale, now: datetime | None = None) -> str | None:
-    """Why the sale cannot be finalized now, in the founder's words; None when it can."""
+def sale_finalize_refusal(sale: Sale, now: datetime | None = None, raised: int | None = None) -> str | None:
+    """Why the sale cannot be finalized now, in the founder's words; None when it can. `raised` is the sale's
+    `sale_raised`, when the caller has it already."""
     now = now or timezone.now()
     if sale.state not in (SaleState.LIVE, SaleState.SUCCEEDED) or not sale.address:
         return _("Only a deployed sale that has ended can be finalized.")
-    if now < sale.ends_at and not _sold_out(sale):
+    raised = sale_raised(sale) if raised is None else raised
+    if now < sale.ends_at and not _sold_out(sale, raised):
         return _("The sale is still running: finalize it after it ends or once it sells out.")
-    if sale_raised(sale) < sale.soft_cap:
+    if raised < sale.soft_cap:
         return _("The sale missed its soft cap: buyers get their money back instead.")
     return None
 
@@ -318,8 +318,13 @@ def sales_advance(*, now: datetime | None = None) -> int:
         state = sale.state
         if state == SaleState.SCHEDULED and now >= sale.starts_at:
             state = SaleState.LIVE
-        if state in (SaleState.LIVE, SaleState.PAUSED) and (now >= sale.ends_at or _sold_out(sale)):
-            state = SaleState.SUCCEEDED if sale_raised(sale) >= sale.soft_cap else SaleState.FAILED
+        # Only an ended sale, or a first-come-first-served one (which may have sold out), needs its total.
+        ended = now >= sale.ends_at
+        if state in (SaleState.LIVE, SaleState.PAUSED) and (
+                ended or sale.allocation_mode == AllocationMode.FIRST_COME_FIRST_SERVED):
+            raised = sale_raised(sale)
+            if ended or _sold_out(sale, raised):
+                state = SaleState.SUCCEEDED if raised >= sale.soft_cap else SaleState.FAILED
         if state == sale.state:
             continue
         sale.state = state

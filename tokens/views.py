@@ -206,11 +206,11 @@ def sale_review(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     membership = company_membership_required(user=request.user, slug=slug)
     sale = selectors.sale_get(company=membership.company, pk=pk)
     deployed = sale.state not in (SaleState.DRAFT, SaleState.DEPLOYING)
+    totals = selectors.sale_totals(sale) if deployed else None
     return render(request, "tokens/sale_review.html", page_context(
-        membership, sale=sale, token=sale.token, terms=sale_terms_in_words(sale), step="review",
-        totals=selectors.sale_totals(sale) if deployed else None,
+        membership, sale=sale, token=sale.token, terms=sale_terms_in_words(sale), step="review", totals=totals,
         pending=services.sale_action_pending(sale) if deployed else None,
-        finalize_refusal=services.sale_finalize_refusal(sale) if deployed else None))
+        finalize_refusal=services.sale_finalize_refusal(sale, raised=totals.raised) if totals else None))
 
 
 SALE_ACTION_DONE = {
