@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.utils import timezone
 
 from accounts.models import User
 from companies.models import Company, Membership
+from compliance.models import KycApplication
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -53,3 +56,14 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     company = factory.SubFactory(CompanyFactory)
     user = factory.SubFactory(UserFactory)
     role = "owner"
+
+
+def kyc_approved(user: User, *, legal_name: str = "", country: str = "FR", region: str = "",
+                 accreditation: str = "not_accredited", income: str = "150000",
+                 net_worth: str = "80000") -> KycApplication:
+    """An application compliance approved (as journey 3 leaves it), valid for 300 days."""
+    now = timezone.now()
+    return KycApplication.objects.create(
+        user=user, state="approved", legal_name=legal_name or user.full_name, country_of_residence=country,
+        region=region, annual_income=Decimal(income), net_worth=Decimal(net_worth), accreditation=accreditation,
+        submitted_at=now, decided_at=now, approval_expires_at=now + timedelta(days=300))

@@ -11,7 +11,6 @@ tokens of her warrant into her verified wallet. Every step is screenshotted unde
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,12 @@ from eth_account import Account
 from playwright.sync_api import expect
 from web3 import Web3
 
-from accounts.models import User, Wallet
-from compliance.models import KycApplication
+from accounts.models import Wallet
 from tests.contracts.support import dev_account
 from tests.equity.lumen import lumen_after_seed
 from tests.factories import MembershipFactory, UserFactory
 from tests.tokens.conftest import devnet, devnet_url, worker  # noqa: F401  (fixtures)
-from tests.tokens.factories import COMPANY_ADDRESS, ETH
+from tests.tokens.factories import COMPANY_ADDRESS, ETH, approved_investor
 from tests.tokens.worker import eventually
 from tokens.chain import client
 from tokens.choices import AllocationState, SaleState
@@ -36,18 +34,6 @@ from tokens.models import Sale, Token, TokenAllocation
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PRIYA_KEY = "0x" + "59" * 32  # the development wallet's key, as the wallet page would have left it in the browser
 TOKEN = 10**18  # LUMEN has 18 decimals
-
-
-def approved_investor(name: str, address: str, country: str = "FR") -> User:
-    """An investor whose KYC compliance approved and whose wallet is linked and verified (journey 3's end)."""
-    user = UserFactory(full_name=name, email=f"{name.split()[0].lower()}@example.com")
-    now = timezone.now()
-    KycApplication.objects.create(
-        user=user, state="approved", legal_name=name, country_of_residence=country, region="",
-        annual_income=Decimal(150_000), net_worth=Decimal(80_000), accreditation="not_accredited",
-        submitted_at=now, decided_at=now, approval_expires_at=now + timedelta(days=300))
-    Wallet.objects.create(user=user, address=address, chain_id=31337, message="-", signature="-", verified_at=now)
-    return user
 
 
 def _local(moment: Any) -> str:

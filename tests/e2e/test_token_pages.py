@@ -5,7 +5,6 @@ and sees a contract revert explained in a sentence."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,12 +13,10 @@ from eth_abi import encode
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from accounts.models import Wallet
 from compliance.audit import Actor
-from compliance.models import KycApplication
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory
 from tests.tokens.conftest import devnet, devnet_url  # noqa: F401  (fixtures)
-from tests.tokens.factories import COMPANY_ADDRESS, ETH, sale_for, token_for
+from tests.tokens.factories import COMPANY_ADDRESS, ETH, approved_investor, sale_for, token_for
 from tokens.choices import SaleState
 from tokens.models import ChainEvent, Purchase, Sale
 
@@ -106,14 +103,8 @@ def test_priya_opens_the_sale_connects_the_development_wallet_and_gets_test_ethe
     assert anonymous.locator("#sale-buyers").inner_text() == "3"
     shot(anonymous, "sale-anonymous")
 
-    priya = UserFactory(full_name="Priya Patel")
-    KycApplication.objects.create(
-        user=priya, state="approved", legal_name="Priya Patel", country_of_residence="FR", region="",
-        annual_income=Decimal(150_000), net_worth=Decimal(80_000), accreditation="not_accredited",
-        submitted_at=timezone.now(), decided_at=timezone.now(), approval_expires_at=timezone.now() + timedelta(days=300))
     address = Account.from_key(PRIYA_KEY).address
-    Wallet.objects.create(user=priya, address=address, chain_id=31337, message="-", signature="-",
-                          verified_at=timezone.now())
+    priya = approved_investor("Priya Patel", address)
     page = signed_in(priya, viewport={"width": 1280, "height": 1000})
     page.goto(url)
     page.evaluate("key => window.localStorage.setItem('tranche.devWallet.privateKey', key)", PRIYA_KEY)

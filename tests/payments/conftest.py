@@ -11,12 +11,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from compliance.models import KycApplication
 from equity import services as equity_services
 from equity.models import Round
 from payments.providers.sandbox import SandboxEscrow, SandboxProvider
 from tests.equity.test_rounds import lumen_before_seed, seed_terms
-from tests.factories import UserFactory
+from tests.factories import UserFactory, kyc_approved
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +28,8 @@ def approved_investor(name: str = "Sam Rivera", *, income: str = "150000", net_w
                       country: str = "US", region: str = "OH", accreditation: str = "not_accredited") -> User:
     """Journey 2's Sam by default: Ohio, income $150,000, net worth $80,000, not accredited: $7,500 a year."""
     user = UserFactory(email=f"{name.split()[0].lower()}-{UserFactory._meta.model.objects.count()}@example.com")
-    KycApplication.objects.create(
-        user=user, state="approved", legal_name=name, country_of_residence=country, region=region,
-        annual_income=Decimal(income), net_worth=Decimal(net_worth), accreditation=accreditation,
-        submitted_at=timezone.now(), decided_at=timezone.now(), approval_expires_at=timezone.now() + timedelta(days=300))
+    kyc_approved(user, legal_name=name, country=country, region=region, accreditation=accreditation,
+                 income=income, net_worth=net_worth)
     return user
 
 

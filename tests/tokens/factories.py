@@ -1,4 +1,5 @@
-"""Tokens and sales made through the services, as a founder makes them, and a way to wait for the outbox."""
+"""Tokens and sales made through the services, as a founder makes them, approved investors with a verified
+wallet, and a way to wait for the outbox."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.models import User, Wallet
 from compliance.audit import Actor
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory, kyc_approved
 from tokens import services
 from tokens.choices import IntentState
 from tokens.models import ChainIntent, Sale, Token
@@ -17,6 +19,16 @@ from tokens.models import ChainIntent, Sale, Token
 ETH = 10**18
 COMPANY_ADDRESS = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"  # devnet account 5: none of the platform keys
 TREASURY_ADDRESS = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"  # devnet account 6
+
+
+def approved_investor(name: str, address: str, **kyc: Any) -> User:
+    """An investor whose KYC is approved and whose wallet `address` is linked and verified on the devnet's chain
+    (the signature's check is tested with the wallet page)."""
+    user = UserFactory(full_name=name)
+    kyc_approved(user, **kyc)
+    Wallet.objects.create(user=user, address=address, chain_id=31337, message="-", signature="-",
+                          verified_at=timezone.now())
+    return user
 
 
 def founder_actor() -> Actor:

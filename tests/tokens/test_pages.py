@@ -14,9 +14,15 @@ from django.utils import timezone
 
 from accounts.models import Wallet
 from compliance.audit import Actor
-from compliance.models import KycApplication
 from tests.factories import MembershipFactory, UserFactory
-from tests.tokens.factories import COMPANY_ADDRESS, ETH, TREASURY_ADDRESS, sale_for, token_for
+from tests.tokens.factories import (
+    COMPANY_ADDRESS,
+    ETH,
+    TREASURY_ADDRESS,
+    approved_investor,
+    sale_for,
+    token_for,
+)
 from tokens.choices import IntentState, SaleState
 from tokens.models import ChainEvent, ChainIntent, Purchase, Sale, Token
 
@@ -244,20 +250,8 @@ def test_the_company_page_links_its_token_sale(mei: Any) -> None:
     assert "Token sale" in html
 
 
-def approve(user: Any, *, country: str = "FR", accreditation: str = "not_accredited", income: str = "150000",
-            net_worth: str = "80000") -> None:
-    KycApplication.objects.create(
-        user=user, state="approved", legal_name="Priya Patel", country_of_residence=country, region="",
-        annual_income=Decimal(income), net_worth=Decimal(net_worth), accreditation=accreditation,
-        submitted_at=timezone.now(), decided_at=timezone.now(), approval_expires_at=timezone.now() + timedelta(days=300))
-
-
 def priya_with_wallet(**kyc: Any) -> Any:
-    priya = UserFactory(full_name="Priya Patel")
-    approve(priya, **kyc)
-    Wallet.objects.create(user=priya, address=WALLET, chain_id=31337, message="-", signature="-",
-                          verified_at=timezone.now())
-    return priya
+    return approved_investor("Priya Patel", WALLET, **kyc)
 
 
 def _panel(sale: Sale, user: Any, mei: Any) -> Any:
