@@ -61,15 +61,7 @@
   function tokens(value) { return grouped(value, tokenDecimals, data.tokenSymbol); }
   function short(hex) { return hex && hex.length > 14 ? hex.slice(0, 6) + "…" + hex.slice(-4) : hex; }
 
-  function show(message, kind) {
-    status.replaceChildren();
-    if (!message) return;
-    var box = document.createElement("div");
-    box.className = "alert mb-0 alert-" + (kind || "info");
-    if (kind === "danger") box.setAttribute("role", "alert");
-    box.textContent = message;
-    status.appendChild(box);
-  }
+  function show(message, kind) { window.TranchePageStatus.show(status, message, kind); }
 
   function busy(on) {
     root.querySelectorAll("button").forEach(function (button) { button.disabled = on; });

@@ -20,15 +20,7 @@
 
   function text(name) { return root.dataset[name] || ""; }
 
-  function show(message, kind) {
-    status.replaceChildren();
-    if (!message) return;
-    var box = document.createElement("div");
-    box.className = "alert mb-0 alert-" + (kind || "info");
-    if (kind === "danger") box.setAttribute("role", "alert");
-    box.textContent = message;
-    status.appendChild(box);
-  }
+  function show(message, kind) { window.TranchePageStatus.show(status, message, kind); }
 
   function busy(on) {
     buttons.forEach(function (button) { button.disabled = on; });
