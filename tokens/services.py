@@ -46,8 +46,8 @@ SALE_EDITABLE = {
 DEFAULT_FINALIZE_GRACE = timedelta(days=14)
 DEFAULT_CLAIM_PERIOD = timedelta(days=180)
 PRO_RATA_SHARDS = 16
-# What a founder may ask of a deployed sale; each is one outbox intent.
-SALE_ACTIONS = ("sale.finalize", "sale.pause", "sale.unpause")
+# What a founder may ask of a deployed sale (each one outbox intent), and the state its event leaves the sale in.
+SALE_ACTIONS = {"sale.finalize": SaleState.FINALIZED, "sale.pause": SaleState.PAUSED, "sale.unpause": SaleState.LIVE}
 
 
 def require_editor(actor: Actor, company: Company) -> None:
@@ -259,10 +259,12 @@ def sale_finalize_refusal(sale: Sale, now: datetime | None = None, raised: int |
 
 
 def sale_action_pending(sale: Sale) -> ChainIntent | None:
-    """A finalize, pause or resume of the sale that is on its way to the chain (not confirmed, not failed)."""
-    return (ChainIntent.objects.filter(chain_id=sale.chain_id, purpose__in=SALE_ACTIONS)
-            .filter(Q(object_key=f"sale:{sale.pk}") | Q(object_key__startswith=f"sale:{sale.pk}:"))
-            .exclude(state__in=[IntentState.CONFIRMED, IntentState.FAILED]).order_by("-pk").first())
+    """A finalize, pause or resume of the sale that is on its way to the chain: not failed, and not yet seen in
+    the sale's state (the scanner may read its event a block before the outbox counts the confirmation)."""
+    intent = (ChainIntent.objects.filter(chain_id=sale.chain_id, purpose__in=list(SALE_ACTIONS))
+              .filter(Q(object_key=f"sale:{sale.pk}") | Q(object_key__startswith=f"sale:{sale.pk}:"))
+              .exclude(state__in=[IntentState.CONFIRMED, IntentState.FAILED]).order_by("-pk").first())
+    return None if intent is None or SALE_ACTIONS[intent.purpose] == sale.state else intent
 
 
 @transaction.atomic
