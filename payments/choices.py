@@ -29,6 +29,9 @@ class RefundReason(models.TextChoices):
     DECLINED = "declined", _("Declined by the company")
     ROUND_FAILED = "round_failed", _("The round did not close")
     NOT_ACCEPTED = "not_accepted", _("Paid after the round stopped taking it")
+    NOT_BOUGHT = "not_bought", _("The sale did not take the purchase")
+    SALE_REFUNDED = "sale_refunded", _("The token sale refunded its buyers")
+    NOT_ALLOCATED = "not_allocated", _("The oversubscribed sale did not allocate all of it")
 
 
 class EscrowEntryKind(models.TextChoices):
@@ -41,3 +44,14 @@ class DocumentKind(models.TextChoices):
     AGREEMENT = "agreement", _("Subscription agreement")
     RECEIPT = "receipt", _("Payment receipt")
     CERTIFICATE = "certificate", _("Share certificate")
+
+
+class TokenOrderState(models.TextChoices):
+    """A card purchase of tokens: paid by card, then bought on-chain by the platform's distributor."""
+
+    PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid: buying on-chain")
+    BOUGHT = "bought", _("Bought")
+    NOT_BOUGHT = "not_bought", _("Not bought: refunded")
+    REFUNDED = "refunded", _("Refunded")
+    CANCELLED = "cancelled", _("Cancelled")

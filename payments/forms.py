@@ -40,3 +40,16 @@ class MaterialChangeForm(forms.Form):
 
 class EarlyCloseForm(forms.Form):
     closes_on = forms.DateField(label=_("New deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class TokenOrderForm(forms.Form):
+    """A card purchase of tokens: how many dollars, for which of the investor's wallets."""
+
+    amount = forms.DecimalField(label=_("Amount (USD)"), max_digits=20, decimal_places=2, min_value=Decimal("0.01"),
+                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    wallet = forms.ChoiceField(label=_("Tokens go to"), help_text=_(
+        "One of your verified wallets; you claim the tokens from the sale with it once the sale is finalized."))
+
+    def __init__(self, *args: object, wallets: list[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["wallet"].choices = [(address, address) for address in wallets]  # type: ignore[attr-defined]

@@ -22,7 +22,9 @@ from payments.choices import (
     PaymentStatus,
     RefundReason,
     RefundStatus,
+    TokenOrderState,
 )
+from tokens.fields import Uint256Field
 
 
 class Commitment(models.Model):
@@ -67,11 +69,56 @@ class IssuerAccount(models.Model):
         return f"{self.provider} {self.account_id}"
 
 
-class Payment(models.Model):
-    """One attempt to collect a commitment's money. `key` is ours (the provider's idempotency key and metadata),
-    so a payment created at the provider by a worker that died before saving its id is still found."""
+class TokenOrder(models.Model):
+    """Tokens bought by card: the investor pays `amount` dollars by card, then the platform's distributor buys
+    `units` of the sale's dollar stablecoin worth of tokens for the investor's verified `wallet` through the sale
+    contract's `buyFor` (one outbox intent keyed by this order, so it is bought once). The tokens are claimed from
+    the contract like anyone's; what the contract pays back to the distributor (a failed sale, an oversubscribed
+    pro-rata sale) is refunded to the card from the `DistributorRefunded` event named in `refund_event`."""
 
-    commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="payments")
+    sale = models.ForeignKey("tokens.Sale", on_delete=models.PROTECT, related_name="card_orders")
+    investor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="token_orders")
+    wallet = models.CharField(_("wallet"), max_length=42)
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    units = Uint256Field(help_text="The stablecoin base units the distributor pays: `amount` at one dollar a unit.")
+    state = models.CharField(_("state"), max_length=20, choices=TokenOrderState.choices,
+                             default=TokenOrderState.PENDING_PAYMENT)
+    buy_error = models.CharField(max_length=300, blank=True)
+    refund_event = models.ForeignKey("tokens.ChainEvent", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    refunded_units = Uint256Field(null=True, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True, help_text="A dispute after the tokens were bought.")
+    flag_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["sale", "state"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0, units__gt=0), name="payments_token_order_positive"),
+            models.CheckConstraint(condition=Q(refunded_units__isnull=True) | Q(refunded_units__lte=models.F("units")),
+                                   name="payments_token_order_refund_within"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Token order {self.pk}"
+
+    @property
+    def reference(self) -> str:
+        return f"TK-{self.pk:06d}"
+
+
+class Payment(models.Model):
+    """One attempt to collect a commitment's money, or a card order of tokens' (exactly one of the two). `key` is
+    ours (the provider's idempotency key and metadata), so a payment created at the provider by a worker that
+    died before saving its id is still found."""
+
+    commitment = models.ForeignKey(Commitment, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="payments")
+    token_order = models.ForeignKey(TokenOrder, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="payments")
     key = models.CharField(max_length=40, unique=True)
     provider = models.CharField(max_length=20)
     provider_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (unique once known; NULLs may repeat)
@@ -92,10 +139,33 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "provider_id"], name="payments_payment_provider_id_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_payment_positive"),
+            models.CheckConstraint(
+                condition=Q(commitment__isnull=False, token_order__isnull=True)
+                | Q(commitment__isnull=True, token_order__isnull=False),
+                name="payments_payment_for_one_thing"),
         ]
 
     def __str__(self) -> str:
         return f"{self.key} {self.amount} {self.currency} {self.status}"
+
+    @property
+    def for_commitment(self) -> Commitment:
+        """The commitment this payment collects, for the code that only ever sees commitments' payments."""
+        if self.commitment is None:
+            raise ValueError(f"{self.key} pays for a token order, not a commitment")
+        return self.commitment
+
+    @property
+    def commitment_pk(self) -> int:
+        if self.commitment_id is None:
+            raise ValueError(f"{self.key} pays for a token order, not a commitment")
+        return int(self.commitment_id)
+
+    @property
+    def token_order_pk(self) -> int:
+        if self.token_order_id is None:
+            raise ValueError(f"{self.key} pays for a commitment, not a token order")
+        return int(self.token_order_id)
 
 
 class Refund(models.Model):

@@ -42,7 +42,7 @@ from compliance.services import audit_record
 from equity import services as equity_services
 from equity.choices import InvestmentSource, InvestmentState, RoundState
 from equity.models import Investment, Round, Stakeholder
-from payments import rules
+from payments import rules, token_orders
 from payments.choices import DocumentKind, EscrowEntryKind, PaymentStatus, RefundReason, RefundStatus
 from payments.models import (
     Commitment,
@@ -223,11 +223,15 @@ def payment_create_outside_transaction(*, payment: Payment, provider: PaymentPro
         raise RuntimeError("payment_create_outside_transaction must not run inside a database transaction")
     if payment.provider_id:
         return payment
-    round = payment.commitment.investment.round
+    if payment.commitment is None:
+        metadata, description, group = token_orders.token_payment_metadata(payment)
+    else:
+        round = payment.commitment.investment.round
+        metadata = {"payment": payment.key, "commitment": str(payment.commitment_id), "round": str(round.pk)}
+        description, group = f"{round.company.legal_name}: {round.name}", escrow_account(round)
     data = provider.payment_create(
         amount=payment.amount, currency=payment.currency, method=payment.method, idempotency_key=payment.key,
-        metadata={"payment": payment.key, "commitment": str(payment.commitment_id), "round": str(round.pk)},
-        description=f"{round.company.legal_name}: {round.name}", transfer_group=escrow_account(round))
+        metadata=metadata, description=description, transfer_group=group)
     payment_apply(data=data, provider=provider)
     payment.refresh_from_db()
     return payment
@@ -263,14 +267,15 @@ def commitment_sign(*, actor: Actor, commitment: Commitment, signed_name: str, a
 # --- what the provider tells us ---------------------------------------------------------------------------------
 
 
-def _payment_locked(data: PaymentData, provider: PaymentProvider) -> tuple[Payment, Investment] | None:
-    """The payment the provider speaks of, and its investment, locked investment first (the order every
-    service here takes: investment, then payment)."""
-    found = (Payment.objects.filter(provider=provider.name, provider_id=data.provider_id).first()
-             or Payment.objects.filter(provider=provider.name, key=data.metadata.get("payment", "") or "-").first())
-    if found is None:
-        return None
-    investment = Investment.objects.select_for_update().get(commitment__pk=found.commitment_id)
+def _payment_found(data: PaymentData, provider: PaymentProvider) -> Payment | None:
+    return (Payment.objects.filter(provider=provider.name, provider_id=data.provider_id).first()
+            or Payment.objects.filter(provider=provider.name, key=data.metadata.get("payment", "") or "-").first())
+
+
+def _payment_locked(found: Payment) -> tuple[Payment, Investment]:
+    """The payment and its investment, locked investment first (the order every service here takes: investment,
+    then payment)."""
+    investment = Investment.objects.select_for_update().get(commitment__pk=found.commitment_pk)
     return Payment.objects.select_for_update().get(pk=found.pk), investment
 
 
@@ -299,15 +304,16 @@ def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime
     """Bring our payment and its commitment up to what the provider says. Moves only forward: a succeeded
     payment stays succeeded, a bank debit that failed stays failed; a declined card may be tried again."""
     now = now or timezone.now()
-    locked = _payment_locked(data, provider)
-    if locked is None:
+    found = _payment_found(data, provider)
+    if found is None:
         return None  # not ours (another platform on the same account) or not written yet
-    payment, investment = locked
-    if not payment.provider_id:
-        payment.provider_id = data.provider_id
-        payment.client_secret = data.client_secret
-        payment.save(update_fields=["provider_id", "client_secret", "updated_at"])
-    commitment = Commitment.objects.select_related("investment__round", "ledger_record").get(pk=payment.commitment_id)
+    if found.token_order_id is not None:
+        payment, order = token_orders.payment_locked(found)
+        _provider_id_keep(payment, data)
+        return token_orders.payment_applied(payment=payment, order=order, data=data, provider=provider, now=now)
+    payment, investment = _payment_locked(found)
+    _provider_id_keep(payment, data)
+    commitment = Commitment.objects.select_related("investment__round", "ledger_record").get(pk=payment.commitment_pk)
     current, new = payment.status, data.status
     if current == new or current in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
         return payment
@@ -351,6 +357,13 @@ def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime
     return payment
 
 
+def _provider_id_keep(payment: Payment, data: PaymentData) -> None:
+    if not payment.provider_id:
+        payment.provider_id = data.provider_id
+        payment.client_secret = data.client_secret
+        payment.save(update_fields=["provider_id", "client_secret", "updated_at"])
+
+
 def _queue_after_commit(task_name: str, *args: object) -> None:
     """Run a Celery task of `payments.tasks` once the current transaction commits (never for a rollback)."""
     from payments import tasks
@@ -367,15 +380,16 @@ def refund_apply(*, data: RefundData, provider: PaymentProvider, now: datetime |
                  status=RefundStatus.FAILED).first())
     if found is None:
         return None
-    investment = Investment.objects.select_for_update().get(commitment__payments__refunds__pk=found.pk)
-    refund = Refund.objects.select_for_update().select_related("payment__commitment").get(pk=found.pk)
+    investment = Investment.objects.select_for_update().filter(commitment__payments__refunds__pk=found.pk).first()
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("payment__commitment").get(pk=found.pk)
     if refund.status == RefundStatus.SUCCEEDED:
         return refund
     refund.provider_id = refund.provider_id or data.provider_id
     refund.status = data.status
     if data.status == RefundStatus.SUCCEEDED:
         refund.succeeded_at = now
-        payment = refund.payment
+    payment = refund.payment
+    if data.status == RefundStatus.SUCCEEDED and investment is not None and payment.commitment is not None:
         EscrowEntry.objects.get_or_create(
             payment=payment, kind=EscrowEntryKind.RETURN,
             defaults={"round_id": payment.commitment.investment.round_id, "amount": refund.amount,
@@ -394,7 +408,9 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
     found = Payment.objects.filter(provider=provider.name, provider_id=data.payment_id).first()
     if found is None:
         return None
-    investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_id)
+    if found.token_order_id is not None:
+        return _token_order_dispute(found, data, now)
+    investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_pk)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     dispute, created = Dispute.objects.get_or_create(
         provider_id=data.provider_id,
@@ -405,7 +421,7 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
             dispute.status = data.status
             dispute.save(update_fields=["status"])
         return dispute
-    commitment = Commitment.objects.select_related("ledger_record").get(pk=payment.commitment_id)
+    commitment = Commitment.objects.select_related("ledger_record").get(pk=payment.commitment_pk)
     if investment.state == InvestmentState.ACCEPTED:
         _flag(commitment, f"Disputed after the close ({data.reason}); the shares stand until resolved", now)
     else:
@@ -424,19 +440,39 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
     return dispute
 
 
+def _token_order_dispute(found: Payment, data: DisputeData, now: datetime) -> Dispute:
+    payment, order = token_orders.payment_locked(found)
+    dispute, created = Dispute.objects.get_or_create(
+        provider_id=data.provider_id,
+        defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
+                  "status": data.status})
+    if created:
+        token_orders.disputed(order=order, reason=data.reason, now=now)
+        audit_record(actor=Actor.system(), action="payments.dispute", target=payment,
+                     company_id=order.sale.token.company_id,
+                     changes={"reason": data.reason, "amount": str(data.amount)})
+    elif dispute.status != data.status:
+        dispute.status = data.status
+        dispute.save(update_fields=["status"])
+    return dispute
+
+
 # --- refunds ---------------------------------------------------------------------------------------------------
 
 
-def refund_request(*, payment: Payment, reason: str) -> Refund:
-    """Ask for the payment's money back; the caller holds a transaction. A second request returns the first
-    refund (one live refund per payment, by a unique constraint)."""
+def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = None) -> Refund:
+    """Ask for the payment's money back, all of it or `amount` of it; the caller holds a transaction. A second
+    request returns the first refund (one live refund per payment, by a unique constraint)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     existing = payment.refunds.exclude(status=RefundStatus.FAILED).first()
     if existing is not None:
         return existing
     if payment.status != PaymentStatus.SUCCEEDED:
         raise ValidationError(_("Only a payment that went through can be refunded."))
-    refund = Refund.objects.create(payment=payment, key=f"ref_{uuid.uuid4().hex}", amount=payment.amount,
+    amount = payment.amount if amount is None else amount
+    if not Decimal(0) < amount <= payment.amount:
+        raise ValidationError(_("A refund is more than nothing and at most what was paid."))
+    refund = Refund.objects.create(payment=payment, key=f"ref_{uuid.uuid4().hex}", amount=amount,
                                    currency=payment.currency, reason=reason)
     _queue_after_commit("refund_submit", refund.pk)
     return refund
@@ -853,7 +889,7 @@ def document_signed_agreement_create(*, commitment: Commitment) -> Document:
 def document_receipt_create(*, payment: Payment) -> Document:
     from payments import documents
 
-    commitment = payment.commitment
+    commitment = payment.for_commitment
     round = commitment.investment.round
     receipt = documents.ReceiptData(
         receipt_number=f"R-{payment.pk:06d}", company=_company_data(round.company), round_name=round.name,

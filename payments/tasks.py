@@ -50,7 +50,7 @@ def payment_cancel(payment_id: int) -> None:
 @shared_task(**RETRY)
 def escrow_hold(payment_id: int) -> None:
     payment = Payment.objects.select_related("commitment__investment__round").get(pk=payment_id)
-    round = payment.commitment.investment.round
+    round = payment.for_commitment.investment.round
     escrow_agent(payment.provider).hold(account=services.escrow_account(round), payment_id=payment.key,
                                         amount=payment.amount, currency=payment.currency)
 
@@ -58,7 +58,7 @@ def escrow_hold(payment_id: int) -> None:
 def _escrow_returned(money_back: Refund | Dispute) -> None:
     """Tell the escrow agent that a payment's money left escrow: refunded, or taken back by a dispute."""
     payment = money_back.payment
-    escrow_agent(payment.provider).returned(account=services.escrow_account(payment.commitment.investment.round),
+    escrow_agent(payment.provider).returned(account=services.escrow_account(payment.for_commitment.investment.round),
                                             payment_id=payment.key, amount=money_back.amount,
                                             currency=money_back.currency)
 
@@ -139,7 +139,7 @@ def document_receipt_generate(payment_id: int) -> None:
     """The investor's receipt for a payment that went through, and an e-mail saying so."""
     payment = Payment.objects.select_related("commitment__investor", "commitment__investment__round__company").get(
         pk=payment_id)
-    commitment = payment.commitment
+    commitment = payment.for_commitment
     services.document_receipt_create(payment=payment)
     _mail(commitment.investor, "payment_received", {"payment": payment, "commitment": commitment,
                                                     "round": commitment.investment.round})
@@ -157,3 +157,13 @@ def round_closed_documents_and_mail(round_id: int) -> None:
         services.document_certificate_create(commitment=commitment)
         _mail(commitment.investor, "round_closed", {"round": round, "commitment": commitment,
                                                     "investment": commitment.investment})
+
+
+@shared_task
+def token_card_refunds() -> int:
+    """Card buyers' money the token sales paid back to the distributor goes back to their cards; card buyers'
+    positions in ended sales are settled on-chain (see `payments.token_orders`)."""
+    from payments import token_orders
+
+    token_orders.card_positions_settle()
+    return token_orders.card_refunds_from_events()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import views
+from payments import views, views_tokens
 
 app_name = "payments"
 
@@ -14,6 +14,10 @@ urlpatterns = [
     path("portfolio/commitments/<int:pk>/pay/", views.commitment_pay, name="pay"),
     path("portfolio/commitments/<int:pk>/cancel/", views.commitment_cancel, name="cancel"),
     path("portfolio/commitments/<int:pk>/reconfirm/", views.commitment_reconfirm, name="reconfirm"),
+    path("c/<slug:slug>/sales/<int:pk>/card/", views_tokens.token_checkout, name="token_checkout"),
+    path("portfolio/token-orders/<int:pk>/", views_tokens.token_order_detail, name="token_order"),
+    path("portfolio/token-orders/<int:pk>/pay/", views_tokens.token_order_pay, name="token_order_pay"),
+    path("portfolio/token-orders/<int:pk>/cancel/", views_tokens.token_order_cancel, name="token_order_cancel"),
     path("commitments/<int:pk>/documents/<slug:kind>.pdf", views.document_download, name="document"),
     path("companies/<slug:slug>/rounds/<int:pk>/commitments/", views.round_commitments, name="round_commitments"),
     path("companies/<slug:slug>/rounds/<int:pk>/commitments.csv", views.round_commitments_csv,

@@ -34,6 +34,8 @@ from payments.forms import BankAccountForm, CardForm, CommitForm, EarlyCloseForm
 from payments.models import Commitment, Document
 from payments.providers import payment_provider
 from payments.providers.base import ProviderError
+from payments.token_orders import order_refunded as refunded_by_order
+from payments.token_orders import orders_for_investor
 from tokens.models import TokenAllocation
 from tokens.portfolio import token_portfolio
 from tokens.warrants import allocation_claim
@@ -237,8 +239,11 @@ def portfolio(request: AuthenticatedRequest) -> HttpResponse:
                      "documents": {d.kind: d for d in commitment.documents.all()}})
     holdings = [row for row in rows if row["commitment"].investment.state == InvestmentState.ACCEPTED]
     open_rows = [row for row in rows if row["commitment"].investment.state != InvestmentState.ACCEPTED]
+    token_orders = [{"order": order, "refunded": refunded_by_order(order)}
+                    for order in orders_for_investor(request.user)]
     return render(request, "payments/portfolio.html", {"holdings": holdings, "commitments": open_rows, "now": now,
-                                                       "token_portfolio": token_portfolio(user=request.user)})
+                                                       "token_portfolio": token_portfolio(user=request.user),
+                                                       "token_orders": token_orders})
 
 
 @login_required

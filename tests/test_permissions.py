@@ -269,6 +269,23 @@ def investor_wallet(cast: Any) -> str:
         defaults={"message": "-", "signature": "-", "verified_at": timezone.now()})[0].address)
 
 
+def cast_token_order(cast: Any) -> Any:
+    """The investor's card order of the cast's live sale, cancelled before paying (so its page never asks the
+    provider for a payment, which the matrix's transaction forbids), made once per test."""
+    from decimal import Decimal
+
+    from payments.models import Payment, TokenOrder
+
+    order = TokenOrder.objects.filter(investor=cast.investor).first()
+    if order is None:
+        order = TokenOrder.objects.create(sale=cast_sale(cast, "live"), investor=cast.investor,
+                                          wallet=investor_wallet(cast), amount=Decimal(100), units=100 * 10**6,
+                                          state="cancelled")
+        Payment.objects.create(token_order=order, key=f"pay_matrix_{order.pk}", provider="sandbox", method="card",
+                               amount=order.amount)
+    return order
+
+
 def cast_allocation(cast: Any) -> Any:
     """A converted token warrant of the investor, waiting to be claimed, made once per test."""
     from tokens.models import TokenAllocation
@@ -590,6 +607,16 @@ RULES = [
     # A deployed sale's team actions: a draft sale refuses with a message (302 back to its page).
     *[Rule(f"tokens:sale_{action}", "post", lambda c, action=action: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/{action}/",
            page(EDITORS, ok=302)) for action in ("finalize", "pause", "resume")],
+    # Tokens by card: anyone signed in sees the checkout (the cast's ether sale takes no card: said on the page, and
+    # a posted order is refused with 400, nothing written); an order's pages are its investor's alone.
+    Rule("payments:token_checkout", "get", lambda c: f"/c/{slug(c)}/sales/{cast_sale(c, 'live').pk}/card/", page()),
+    Rule("payments:token_checkout", "post", lambda c: f"/c/{slug(c)}/sales/{cast_sale(c, 'live').pk}/card/",
+         page(ok=400), data=lambda c, r: {"amount": "100", "wallet": investor_wallet(c)}),
+    Rule("payments:token_order", "get", lambda c: f"/portfolio/token-orders/{cast_token_order(c).pk}/", own_page()),
+    Rule("payments:token_order_pay", "post", lambda c: f"/portfolio/token-orders/{cast_token_order(c).pk}/pay/",
+         own_page(ok=400), data=lambda c, r: {"number": "4242424242424242"}),  # cancelled: not waiting for payment
+    Rule("payments:token_order_cancel", "post",
+         lambda c: f"/portfolio/token-orders/{cast_token_order(c).pk}/cancel/", own_page(ok=302)),
     Rule("payments:token_allocation_claim", "post", lambda c: f"/portfolio/tokens/{cast_allocation(c).pk}/claim/",
          own_page(ok=302), data=lambda c, r: {"wallet": c.investor.wallets.get(address=investor_wallet(c)).pk}),
 ]

@@ -145,9 +145,10 @@ class Deployed:
 
 
 def deploy_sale(w3: Web3, *, mode: str = "allowlist", exemption: str = "reg_s", stablecoin: bool = False,
-                jurisdictions: list[str] | None = None) -> Deployed:
+                jurisdictions: list[str] | None = None, pro_rata: bool = False, accepts_card: bool = False,
+                **overrides: int) -> Deployed:
     """A token and a TrancheSale deployed straight with web3 (operator: the platform's eligibility key; voucher
-    signer: its voucher key), and the rows pointing at them, live."""
+    signer: its voucher key), and the rows pointing at them, live. `overrides` change the caps and limits."""
     deployer = keys.address("deployer")
     start = chain_now(w3) + 100
     token = deploy(w3, "TrancheToken", "Lumen", "LUMEN", 10**9 * ETH, deployer, start + 10**6)
@@ -156,12 +157,14 @@ def deploy_sale(w3: Web3, *, mode: str = "allowlist", exemption: str = "reg_s", 
               "maxPerInvestor": 4_000 * USDC} if stablecoin else
              {"price": ETH // 1000, "softCap": ETH, "hardCap": 100 * ETH, "minPerInvestor": ETH // 10,
               "maxPerInvestor": 4 * ETH})
+    terms.update(overrides)
     config = SaleConfig(
         token=token.address, paymentToken=coin.address if coin is not None else "0x" + "00" * 20,
         treasury=dev(3), admin=deployer, operator=keys.address("eligibility"), distributor=keys.address("distributor"),
         voucherSigner=keys.address("voucher"), start=start, end=start + 3_600, finalizeGracePeriod=1_000,
-        claimPeriod=7 * 24 * 3600, eligibility=Eligibility[mode.upper()], allocation=Allocation.FIRST_COME_FIRST_SERVED,
-        shardCount=1, merkleRoot=bytes(32), **terms)
+        claimPeriod=7 * 24 * 3600, eligibility=Eligibility[mode.upper()],
+        allocation=Allocation.PRO_RATA if pro_rata else Allocation.FIRST_COME_FIRST_SERVED,
+        shardCount=4 if pro_rata else 1, merkleRoot=bytes(32), **terms)
     contract = deploy(w3, "TrancheSale", config.as_tuple())
     send(w3, token.functions.grantRole(MINTER_ROLE, contract.address), deployer)
     company = CompanyFactory()
@@ -175,7 +178,9 @@ def deploy_sale(w3: Web3, *, mode: str = "allowlist", exemption: str = "reg_s", 
         hard_cap=terms["hardCap"], min_per_investor=terms["minPerInvestor"], max_per_investor=terms["maxPerInvestor"],
         starts_at=datetime.fromtimestamp(start, tz=UTC), ends_at=datetime.fromtimestamp(start + 3_600, tz=UTC),
         finalize_grace=timedelta(seconds=1_000), claim_period=timedelta(days=7), treasury_address=dev(3),
-        eligibility_mode=mode, exemption=exemption, jurisdictions=jurisdictions or [], address=contract.address)
+        eligibility_mode=mode, exemption=exemption, jurisdictions=jurisdictions or [], address=contract.address,
+        allocation_mode="pro_rata" if pro_rata else "fcfs", shard_count=4 if pro_rata else 1,
+        accepts_card=accepts_card)
     return Deployed(w3, sale, contract, coin)
 
 

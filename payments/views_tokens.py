@@ -1,0 +1,146 @@
+"""Buying tokens by card in the browser: the checkout (amount and wallet, within what the investor may buy), the
+order's page (pay with the sandbox's test card or Stripe's Payment Element, then follow the purchase on-chain),
+and cancelling an order not paid for yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.requests import AuthenticatedRequest
+from compliance.audit import Actor
+from config.forms import form_add_service_errors
+from payments import services, token_orders
+from payments.choices import PaymentStatus, TokenOrderState
+from payments.forms import CardForm, TokenOrderForm
+from payments.models import TokenOrder
+from payments.providers import payment_provider
+from payments.providers.base import ProviderError
+from tokens import selectors as token_selectors
+from tokens.models import Sale
+from tokens.units import format_amount, tokens_for
+
+
+def _amounts(sale: Sale, units: int) -> dict[str, str]:
+    token = sale.token
+    tokens = tokens_for(units, price=int(sale.price), token_decimals=token.decimals)
+    return {"pay": format_amount(units, sale.payment_decimals, sale.payment_symbol),
+            "tokens": format_amount(tokens, token.decimals, token.symbol)}
+
+
+@login_required
+def token_checkout(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """How many dollars of tokens, for which wallet; the order is written and the card is asked for next."""
+    sale = token_selectors.sale_get_public(slug=slug, pk=pk)
+    now = timezone.now()
+    refusal = token_orders.card_sale_refusal(sale, now)
+    panel = token_selectors.investor_panel(sale=sale, user=request.user, totals=token_selectors.sale_totals(sale),
+                                           now=now)
+    wallets = token_orders.card_wallets(sale, request.user, now) if refusal is None else []
+    least, most = token_orders.card_limits(sale=sale, user=request.user, now=now)
+    form = TokenOrderForm(request.POST or None, wallets=wallets, initial={"wallet": wallets[0] if wallets else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = token_orders.token_order_create(
+                actor=Actor.from_request(request), sale=sale, wallet=form.cleaned_data["wallet"],
+                amount=form.cleaned_data["amount"], provider=payment_provider(), now=now)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return redirect("payments:token_order", pk=order.pk)
+    return render(request, "payments/token_checkout.html", {
+        "sale": sale, "token": sale.token, "company": sale.token.company, "form": form, "refusal": refusal,
+        "eligibility": panel.eligibility, "wallets": wallets, "least": least, "most": most,
+        "least_text": format_amount(least, sale.payment_decimals, sale.payment_symbol),
+        "most_text": format_amount(most, sale.payment_decimals, sale.payment_symbol),
+        "tokens_per_dollar": _amounts(sale, 10**sale.payment_decimals)["tokens"],
+    }, status=400 if form.errors else 200)
+
+
+def _my_order(request: AuthenticatedRequest, pk: int) -> TokenOrder:
+    return get_object_or_404(TokenOrder.objects.select_related("sale__token__company"), pk=pk,
+                             investor=request.user)
+
+
+def _order_context(order: TokenOrder, **forms: Any) -> dict[str, Any]:
+    sale = order.sale
+    payment = order.payments.order_by("-pk").first()
+    refunds = list(order.payments.filter(refunds__isnull=False).values_list("refunds__amount", "refunds__status",
+                                                                            "refunds__reason"))
+    return {
+        "order": order, "sale": sale, "token": sale.token, "company": sale.token.company, "payment": payment,
+        "amounts": _amounts(sale, int(order.units)), "refunds": refunds,
+        "refunded": token_orders.order_refunded(order),
+        "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "card_form": forms.get("card_form") or CardForm(),
+        "polling": order.state == TokenOrderState.PAID,
+    }
+
+
+@login_required
+def token_order_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    order = _my_order(request, pk)
+    payment = order.payments.order_by("-pk").first()
+    if payment is not None and order.state == TokenOrderState.PENDING_PAYMENT and not payment.provider_id:
+        try:
+            services.payment_create_outside_transaction(payment=payment, provider=payment_provider())
+        except ProviderError:
+            messages.error(request, _("The payment provider did not answer; please try again in a moment."))
+    context = _order_context(order)
+    if request.htmx and request.GET.get("status"):
+        return render(request, "payments/_token_order_status.html", context)
+    return render(request, "payments/token_order.html", context)
+
+
+@login_required
+@require_POST
+def token_order_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The sandbox's card form (in production the browser confirms the payment with Stripe.js)."""
+    from payments.providers.sandbox import SandboxProvider
+
+    order = _my_order(request, pk)
+    provider = payment_provider()
+    if not isinstance(provider, SandboxProvider):
+        raise Http404
+    form = CardForm(request.POST)
+    payment = order.payments.order_by("-pk").first()
+    if payment is None or order.state != TokenOrderState.PENDING_PAYMENT:
+        form.add_error(None, _("This order is not waiting for a payment."))
+    elif form.is_valid():
+        try:
+            payment = services.payment_create_outside_transaction(payment=payment, provider=provider)
+            data = provider.confirm_card(payment.provider_id or "", number=form.cleaned_data["number"])
+            services.payment_apply(data=data, provider=provider)
+        except ProviderError as error:
+            form.add_error(None, str(error))
+        else:
+            payment.refresh_from_db()
+            if payment.status == PaymentStatus.FAILED:
+                form.add_error(None, payment.failure_message or _("The payment was declined."))
+            else:
+                return redirect("payments:token_order", pk=pk)
+    order.refresh_from_db()
+    return render(request, "payments/token_order.html", _order_context(order, card_form=form), status=400)
+
+
+@login_required
+@require_POST
+def token_order_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    order = _my_order(request, pk)
+    try:
+        token_orders.token_order_cancel(actor=Actor.from_request(request), order=order)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Your order is cancelled; nothing was charged."))
+    return redirect("payments:token_order", pk=pk)
