@@ -332,6 +332,8 @@ PAYMENTS_SANDBOX_ACH_SETTLE_SECONDS = int(env("PAYMENTS_SANDBOX_ACH_SETTLE_SECON
 PAYMENTS_SANDBOX_AUTO_DELIVER = env_bool("PAYMENTS_SANDBOX_AUTO_DELIVER", default=True)
 # Reconciliation asks the provider about payments it has not heard of for this long.
 PAYMENTS_RECONCILE_WINDOW = timedelta(days=int(env("PAYMENTS_RECONCILE_DAYS", "14")))
+# A card order of tokens not paid within this is cancelled, so an abandoned checkout stops holding room in the sale.
+TOKEN_ORDER_PAY_WITHIN = timedelta(minutes=int(env("TOKEN_ORDER_PAY_WITHIN_MINUTES", "60")))
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")

@@ -161,9 +161,10 @@ def round_closed_documents_and_mail(round_id: int) -> None:
 
 @shared_task
 def token_card_refunds() -> int:
-    """Card buyers' money the token sales paid back to the distributor goes back to their cards; card buyers'
-    positions in ended sales are settled on-chain (see `payments.token_orders`)."""
+    """Unpaid card orders of tokens expire; card buyers' positions in ended sales are settled on-chain; what the
+    sales paid back to the distributor goes back to the cards (see `payments.token_orders`)."""
     from payments import token_orders
 
+    token_orders.token_orders_expire()
     token_orders.card_positions_settle()
     return token_orders.card_refunds_from_events()

@@ -149,10 +149,10 @@ def token_order_create(*, actor: Actor, sale: TokenSale, wallet: str, amount: De
 
 @transaction.atomic
 def token_order_cancel(*, actor: Actor, order: TokenOrder) -> TokenOrder:
-    """The investor drops an order they have not paid for; a payment that went through anyway is refunded when
-    the provider says so (`payment_applied`)."""
+    """The investor (or, for an order left unpaid too long, the platform) drops an order not paid for; a payment
+    that went through anyway is refunded when the provider says so (`payment_applied`)."""
     order = TokenOrder.objects.select_for_update().select_related("sale__token").get(pk=order.pk)
-    if actor.user is None or order.investor_id != actor.user.pk:
+    if actor.user is not None and order.investor_id != actor.user.pk:
         raise PermissionDenied(_("Only the investor can cancel this order."))
     if order.state == TokenOrderState.CANCELLED:
         return order
@@ -167,6 +167,16 @@ def token_order_cancel(*, actor: Actor, order: TokenOrder) -> TokenOrder:
     audit_record(actor=actor, action="payments.token_order_cancel", target=order,
                  company_id=order.sale.token.company_id, changes={})
     return order
+
+
+def token_orders_expire(*, now: datetime | None = None) -> int:
+    """Cancel the orders left unpaid for longer than TOKEN_ORDER_PAY_WITHIN, so an abandoned checkout stops
+    holding room under the hard cap and the investor's maximum. Returns how many."""
+    cutoff = (now or timezone.now()) - settings.TOKEN_ORDER_PAY_WITHIN
+    stale = TokenOrder.objects.filter(state=TokenOrderState.PENDING_PAYMENT, created_at__lt=cutoff)
+    for order in stale:
+        token_order_cancel(actor=Actor.system(), order=order)
+    return len(stale)
 
 
 def token_payment_metadata(payment: Payment) -> tuple[dict[str, str], str, str]:

@@ -5,6 +5,7 @@ the card, once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -256,3 +257,23 @@ def test_bad_card_orders_are_refused_and_write_nothing(
     assert "does not take card payments" in refused("200")
     assert not TokenOrder.objects.exists()
     assert not Payment.objects.exists()
+
+
+def test_an_order_left_unpaid_expires_and_frees_its_room(
+        devnet: Web3, officer: User, sandbox: SandboxProvider, django_capture_on_commit_callbacks: Any) -> None:
+    deployed = card_sale(devnet)
+    priya = investor(devnet, INVESTOR_A, officer, django_capture_on_commit_callbacks)
+    deployed.open()
+    now = chain_moment(devnet)
+    order = token_orders.token_order_create(actor=Actor(user=priya), sale=deployed.sale, wallet=INVESTOR_A,
+                                            amount=Decimal("4000"), provider=sandbox, now=now)
+    services.payment_create_outside_transaction(payment=order.payments.get(), provider=sandbox)
+    assert token_orders.card_limits(sale=deployed.sale, user=priya, now=now) == (1, 0)  # the order holds it all
+    with django_capture_on_commit_callbacks(execute=True):
+        wall = order.created_at  # the order's own clock, not the chain's (which the test moved ahead)
+        assert token_orders.token_orders_expire(now=wall + timedelta(minutes=59)) == 0
+        assert token_orders.token_orders_expire(now=wall + timedelta(minutes=61)) == 1
+    order.refresh_from_db()
+    assert order.state == TokenOrderState.CANCELLED
+    assert order.payments.get().status == "canceled"  # at the provider too: it can no longer be paid
+    assert token_orders.card_limits(sale=deployed.sale, user=priya, now=now) == (100 * USDC, 4_000 * USDC)
