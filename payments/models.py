@@ -9,6 +9,9 @@ the Regulation Crowdfunding ledger row it wrote.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -25,6 +28,9 @@ from payments.choices import (
     TokenOrderState,
 )
 from tokens.fields import Uint256Field
+
+if TYPE_CHECKING:
+    from payments.providers.base import PaymentData
 
 
 class Commitment(models.Model):
@@ -147,6 +153,25 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.amount} {self.currency} {self.status}"
+
+    def move_forward(self, data: PaymentData, now: datetime) -> str | None:
+        """Bring the payment up to what the provider says, saved, and return the status it had; None when it
+        stays (a succeeded or cancelled payment stays so, a bank debit that failed stays failed, a declined card
+        may be tried again, a payment already processing does not go back to waiting)."""
+        current, new = self.status, data.status
+        if current == new or current in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+            return None
+        if current == PaymentStatus.FAILED and (self.method != PaymentMethod.CARD or new != PaymentStatus.SUCCEEDED):
+            return None
+        if current == PaymentStatus.PROCESSING and new == PaymentStatus.REQUIRES_PAYMENT:
+            return None
+        self.status = new
+        self.failure_code, self.failure_message = data.failure_code[:60], data.failure_message[:300]
+        self.last4 = data.method_last4 or self.last4
+        if new == PaymentStatus.SUCCEEDED:
+            self.succeeded_at = now
+        self.save()
+        return current
 
     @property
     def for_commitment(self) -> Commitment:

@@ -314,20 +314,9 @@ def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime
     payment, investment = _payment_locked(found)
     _provider_id_keep(payment, data)
     commitment = Commitment.objects.select_related("investment__round", "ledger_record").get(pk=payment.commitment_pk)
-    current, new = payment.status, data.status
-    if current == new or current in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+    current, new = payment.move_forward(data, now), data.status
+    if current is None:
         return payment
-    bank = payment.method != "card"
-    if current == PaymentStatus.FAILED and (bank or new != PaymentStatus.SUCCEEDED):
-        return payment
-    if current == PaymentStatus.PROCESSING and new == PaymentStatus.REQUIRES_PAYMENT:
-        return payment
-    payment.status = new
-    payment.failure_code, payment.failure_message = data.failure_code[:60], data.failure_message[:300]
-    payment.last4 = data.method_last4 or payment.last4
-    if new == PaymentStatus.SUCCEEDED:
-        payment.succeeded_at = now
-    payment.save()
     round = commitment.investment.round
     if new == PaymentStatus.PROCESSING and investment.state == InvestmentState.PENDING_PAYMENT:
         _set_state(investment, InvestmentState.PROCESSING)

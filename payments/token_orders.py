@@ -199,17 +199,9 @@ def payment_locked(found: Payment) -> tuple[Payment, TokenOrder]:
 def payment_applied(*, payment: Payment, order: TokenOrder, data: PaymentData, provider: PaymentProvider,
                     now: datetime) -> Payment:
     """`payment_apply` for a token order's payment; the caller holds the order's and the payment's locks."""
-    current, new = payment.status, data.status
-    if current == new or current in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+    current, new = payment.move_forward(data, now), data.status
+    if current is None:
         return payment
-    if current == PaymentStatus.FAILED and new != PaymentStatus.SUCCEEDED:
-        return payment
-    payment.status = new
-    payment.failure_code, payment.failure_message = data.failure_code[:60], data.failure_message[:300]
-    payment.last4 = data.method_last4 or payment.last4
-    if new == PaymentStatus.SUCCEEDED:
-        payment.succeeded_at = now
-    payment.save()
     if new == PaymentStatus.SUCCEEDED:
         if order.state == TokenOrderState.PENDING_PAYMENT:
             order.state = TokenOrderState.PAID
