@@ -184,6 +184,41 @@ def test_a_reorganisation_deeper_than_the_safety_window_is_caught_through_the_cu
     assert ScanCursor.objects.get().block_hash == block_hash(chain, head)
 
 
+def test_a_purchase_orphaned_and_mined_again_after_the_scanner_moved_on_keeps_its_rows(chain: Chain,
+                                                                                      settings: Any) -> None:
+    """Its event is stored in a block below the ones the pass compares, so the new rows' INSERT meets it on the
+    unique key: that row is revived, with its purchase, not stored twice."""
+    settings.CHAIN_SCAN_SAFETY_BLOCKS = 2
+    deployed, sale = deploy(chain)
+    alice = dev_accounts().investors[0]
+    purchase = deployed.sale.functions.buy(2 * TENTH).build_transaction({
+        "from": alice.address, "value": 2 * TENTH, "nonce": chain.w3.eth.get_transaction_count(alice.address)})
+    signed = alice.sign_transaction(purchase).raw_transaction
+    bought = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed))
+    scan()
+    stored = ChainEvent.objects.get(tx_hash=tx(bought))
+    client.rpc("devnet_reorg", [hex(1), {"exclude": [tx(bought)]}], w3=chain.w3)
+    client.rpc("evm_mine", [{"blocks": 3}], w3=chain.w3)
+    scan()
+    assert ChainEvent.objects.get(pk=stored.pk).removed
+    assert Purchase.objects.get(sale=sale).removed
+
+    again = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed))
+    assert tx(again) == tx(bought)
+    assert again["blockNumber"] - settings.CHAIN_SCAN_SAFETY_BLOCKS > bought["blockNumber"]
+
+    assert scan() == 1
+    event = ChainEvent.objects.get(tx_hash=tx(bought))
+    assert (event.pk, event.removed, event.block_number) == (stored.pk, False, again["blockNumber"])
+    assert event.block_hash == block_hash(chain, again["blockNumber"])
+    row = Purchase.objects.get(sale=sale)
+    assert (row.event_id, row.removed, row.block_number) == (stored.pk, False, again["blockNumber"])
+    assert projections.sale_standing(sale)["raised"] == 2 * TENTH
+    before = dump()
+    assert [scan(), scan()] == [0, 0]
+    assert dump() == before
+
+
 def test_a_contract_added_later_is_backfilled_from_its_start_block(chain: Chain) -> None:
     first, first_sale = deploy(chain)
     second_start = chain.w3.eth.block_number + 1

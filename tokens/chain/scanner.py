@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, Protocol
 
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from eth_abi import decode as abi_decode
@@ -601,10 +601,13 @@ def _store_events(chain_id: int, first: int, last: int, logs: Sequence[RawLog],
     return stored
 
 
-# New events go through a temporary table: COPY is the cheapest way in, and one upsert from there can still revive
-# a row stored outside the blocks just compared. The upsert empties the table as it reads it, so the next range (or
-# the next pass in the same transaction, as in the tests) starts from an empty one; ON COMMIT DELETE ROWS truncates
-# its file at each commit, so a long-lived connection's copy of it never grows.
+# New events go through a temporary table: COPY is the cheapest way in. From there a plain INSERT stores them; only
+# if one of them is already stored outside the blocks just compared (an event re-mined into another range: the
+# unique key refuses the INSERT, whose savepoint is rolled back) does the costlier upsert run, reviving that row
+# instead of duplicating it. Either statement empties the table as it reads it, so the next range (or the next pass
+# in the same transaction, as in the tests) starts from an empty one; ON COMMIT DELETE ROWS truncates its file at
+# each commit, so a long-lived connection's copy of it never grows. The columns a contract decides come first, so
+# that each contract's part of a line is written once per range.
 _STAGE = "scanner_event_stage"
 _STAGE_CREATE = f"""
 CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
@@ -612,8 +615,17 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
     name varchar(40), args jsonb, sale_id bigint, token_id bigint
 ) ON COMMIT DELETE ROWS
 """
-_STAGE_COPY = (f"COPY {_STAGE} (tx_hash, log_index, block_number, block_hash, address, name, args, sale_id, token_id) "
+_STAGE_COPY = (f"COPY {_STAGE} (address, sale_id, token_id, tx_hash, log_index, block_number, block_hash, name, args) "
                "FROM STDIN")
+_INSERT = """
+WITH staged AS (DELETE FROM {stage} RETURNING *)
+INSERT INTO {table} (chain_id, tx_hash, log_index, block_number, block_hash, address, name, args, removed, sale_id,
+                     token_id, created_at, updated_at)
+SELECT %s, s.tx_hash, s.log_index, s.block_number, s.block_hash, s.address, s.name, s.args, false, s.sale_id,
+       s.token_id, %s, %s
+FROM staged s
+RETURNING id, tx_hash, log_index, true
+"""
 _UPSERT = """
 WITH staged AS (DELETE FROM {stage} RETURNING *)
 INSERT INTO {table} AS e (chain_id, tx_hash, log_index, block_number, block_hash, address, name, args, removed,
@@ -635,26 +647,36 @@ _json_text = json.JSONEncoder(separators=(",", ":")).encode
 
 def _events_insert(chain_id: int, fresh: Sequence[tuple[RawLog, EventShape, WatchedContract, dict[str, Any]]],
                    now: Any) -> tuple[list[projections.EventFacts], list[projections.EventFacts]]:
-    """Insert the new events in one statement, as an upsert on (chain, tx hash, log index): a row stored outside
-    the blocks just compared (an event re-mined into another range) is revived, not duplicated. Returns the
-    created events and the revived ones."""
+    """Insert the new events, unique on (chain, tx hash, log index): a row stored outside the blocks just compared
+    (an event re-mined into another range) is revived, not duplicated. Returns the created events and the revived
+    ones."""
     text, null = projections.copy_text, projections.COPY_NULL
     facts: list[projections.EventFacts] = []
     lines: list[str] = []
+    contracts: dict[int, str] = {}  # per watched contract: its address, sale and token, as a line starts
     for raw, shape, watched, args in fresh:
+        sale_id, token_id = watched.sale_id, watched.token_id
+        start = contracts.get(watched.pk)
+        if start is None:
+            start = contracts[watched.pk] = (f"{text(_address(raw.address))}\t"
+                                             f"{null if sale_id is None else int(sale_id)}\t"
+                                             f"{null if token_id is None else int(token_id)}\t")
         facts.append(projections.EventFacts(
             pk=0, chain_id=chain_id, tx_hash=raw.tx_hash, log_index=raw.log_index, block_number=raw.block_number,
-            block_hash=raw.block_hash, name=shape.name, args=args, removed=False, sale_id=watched.sale_id,
-            token_id=watched.token_id))
-        lines.append(f"{text(raw.tx_hash)}\t{raw.log_index:d}\t{raw.block_number:d}\t{text(raw.block_hash)}\t"
-                     f"{text(_address(raw.address))}\t{text(shape.name)}\t{text(_json_text(args))}\t"
-                     f"{null if watched.sale_id is None else int(watched.sale_id)}\t"
-                     f"{null if watched.token_id is None else int(watched.token_id)}\n")
+            block_hash=raw.block_hash, name=shape.name, args=args, removed=False, sale_id=sale_id, token_id=token_id))
+        lines.append(f"{start}{text(raw.tx_hash)}\t{raw.log_index:d}\t{raw.block_number:d}\t"
+                     f"{text(raw.block_hash)}\t{text(shape.name)}\t{text(_json_text(args))}\n")
+    table = ChainEvent._meta.db_table
     with connection.cursor() as sql:
         sql.execute(_STAGE_CREATE)
         projections.copy_in(sql, _STAGE_COPY, lines)
-        sql.execute(_UPSERT.format(stage=_STAGE, table=ChainEvent._meta.db_table), [chain_id, now, now])
-        returned = sql.fetchall()
+        try:
+            with transaction.atomic():
+                sql.execute(_INSERT.format(stage=_STAGE, table=table), [chain_id, now, now])
+                returned = sql.fetchall()
+        except IntegrityError:  # an event already stored: rolling back put the staged rows back for the upsert
+            sql.execute(_UPSERT.format(stage=_STAGE, table=table), [chain_id, now, now])
+            returned = sql.fetchall()
     by_key = {(f.tx_hash, f.log_index): f for f in facts}
     created: list[projections.EventFacts] = []
     revived: list[projections.EventFacts] = []
