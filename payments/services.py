@@ -158,6 +158,12 @@ def _stakeholder_for(user: User, company: Company) -> Stakeholder:
     return Stakeholder.objects.create(company=company, name=name, email=user.email, user=user)
 
 
+def dollars_and_cents_required(amount: Decimal | None) -> None:
+    """What an investor pays, by card or bank: more than nothing, in whole cents."""
+    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({"amount": _("Enter an amount in dollars and cents, above zero.")})
+
+
 @transaction.atomic
 def investment_commit(
     *, actor: Actor, round: Round, amount: Decimal, method: str, provider: PaymentProvider,
@@ -179,8 +185,7 @@ def investment_commit(
     deadline = round_deadline(round)
     if deadline is not None and now >= deadline:
         raise ValidationError(_("This round's deadline has passed."))
-    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError({"amount": _("Enter an amount in dollars and cents, above zero.")})
+    dollars_and_cents_required(amount)
     if amount < round.minimum_ticket:
         raise ValidationError({"amount": _("The minimum investment is %(min)s.")
                                % {"min": f"${round.minimum_ticket:,.2f}"}})

@@ -50,6 +50,7 @@ from tokens.choices import EligibilityMode, SaleState
 from tokens.intents import intent_enqueue, intents_kick
 from tokens.models import ChainEvent, ChainIntent, SaleEligibility, ScanCursor
 from tokens.models import Sale as TokenSale
+from tokens.selectors import InvestorPanel
 from tokens.units import format_amount
 
 logger = logging.getLogger(__name__)
@@ -73,11 +74,11 @@ def card_sale_refusal(sale: TokenSale, now: datetime | None = None) -> str | Non
     return None
 
 
-def _reserved(sale: TokenSale, *, investor: User | None = None) -> int:
-    orders = TokenOrder.objects.filter(sale=sale, state__in=RESERVING)
-    if investor is not None:
-        orders = orders.filter(investor=investor)
-    return int(orders.aggregate(total=Sum("units"))["total"] or 0)
+def _reserved(sale: TokenSale, investor: User) -> tuple[int, int]:
+    """(everyone's, the investor's) card orders of the sale not bought yet, in stablecoin units."""
+    totals = TokenOrder.objects.filter(sale=sale, state__in=RESERVING).aggregate(
+        everyone=Sum("units"), mine=Sum("units", filter=Q(investor=investor)))
+    return int(totals["everyone"] or 0), int(totals["mine"] or 0)
 
 
 def card_wallets(sale: TokenSale, user: User, now: datetime | None = None) -> list[str]:
@@ -92,14 +93,11 @@ def card_wallets(sale: TokenSale, user: User, now: datetime | None = None) -> li
     return wallets
 
 
-def card_limits(*, sale: TokenSale, user: User, now: datetime | None = None) -> tuple[int, int]:
-    """(least, most) one card order may buy now, in the stablecoin's base units, counting what the investor paid
-    on-chain and the card orders not bought yet."""
-    now = now or timezone.now()
-    totals = token_selectors.sale_totals(sale)
-    panel = token_selectors.investor_panel(sale=sale, user=user, totals=totals, now=now)
-    mine = _reserved(sale, investor=user)
-    candidates = [panel.max_left - mine, totals.room - _reserved(sale)]
+def card_limits(*, sale: TokenSale, user: User, panel: InvestorPanel) -> tuple[int, int]:
+    """(least, most) one card order may buy now, in the stablecoin's base units: the investor's panel (what they
+    paid on-chain, the room under the hard cap) less the card orders not bought yet."""
+    everyone, mine = _reserved(sale, user)
+    candidates = [panel.max_left - mine, panel.room - everyone]
     if panel.reg_cf_left is not None:
         candidates.append(panel.reg_cf_left - mine)
     return max(panel.minimum_left - mine, 1), max(min(candidates), 0)
@@ -122,8 +120,9 @@ def token_order_create(*, actor: Actor, sale: TokenSale, wallet: str, amount: De
     refusal = card_sale_refusal(sale, now)
     if refusal:
         raise ValidationError(refusal)
-    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError({"amount": _("Enter an amount in dollars and cents, above zero.")})
+    from payments.services import dollars_and_cents_required
+
+    dollars_and_cents_required(amount)
     panel = token_selectors.investor_panel(sale=sale, user=user, totals=token_selectors.sale_totals(sale), now=now)
     if not panel.eligibility.eligible:
         raise ValidationError(_(panel.eligibility.message))  # noqa: INT001 (a translated sentence already)
@@ -134,7 +133,7 @@ def token_order_create(*, actor: Actor, sale: TokenSale, wallet: str, amount: De
             "Choose one of your verified wallets that may buy in this sale (a newly approved wallet is usually "
             "on the sale's list within a minute).")})
     units = sale_eligibility.dollars_to_base_units(amount, sale.payment_decimals)
-    least, most = card_limits(sale=sale, user=user, now=now)
+    least, most = card_limits(sale=sale, user=user, panel=panel)
     if units < least:
         raise ValidationError({"amount": _("The least you can buy now is %(least)s.") % {"least": _money(least, sale)}})
     if units > most:
@@ -313,6 +312,7 @@ def _refund_event(event_pk: int) -> int:
         logger.info("card refunds: %s names no bought card order of %s", event, wallet)
         return 0
     amount = int(event.args["amount"])
+    reason = RefundReason.SALE_REFUNDED if sale.state == SaleState.FAILED else RefundReason.NOT_ALLOCATED
     bought = sum(int(order.units) for order in orders)
     left = amount
     for index, order in enumerate(orders):
@@ -324,7 +324,6 @@ def _refund_event(event_pk: int) -> int:
             order.state = TokenOrderState.REFUNDED
         order.save(update_fields=["refund_event", "refunded_units", "state", "updated_at"])
         dollars = sale_eligibility.base_units_to_dollars(part, sale.payment_decimals, rounding=ROUND_DOWN)
-        reason = RefundReason.SALE_REFUNDED if sale.state == SaleState.FAILED else RefundReason.NOT_ALLOCATED
         _refund_request(order.payments.get(status=PaymentStatus.SUCCEEDED), reason=reason, amount=dollars)
     return len(orders)
 

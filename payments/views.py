@@ -4,6 +4,7 @@ reconfirm, the documents, and the founder's commitments table with its CSV and c
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -31,9 +32,9 @@ from payments import selectors, services
 from payments.choices import DocumentKind, PaymentStatus
 from payments.filters import CommitmentFilter
 from payments.forms import BankAccountForm, CardForm, CommitForm, EarlyCloseForm, MaterialChangeForm, SignForm
-from payments.models import Commitment, Document
+from payments.models import Commitment, Document, Payment
 from payments.providers import payment_provider
-from payments.providers.base import ProviderError
+from payments.providers.base import PaymentData, PaymentProvider, ProviderError
 from payments.token_orders import order_refunded as refunded_by_order
 from payments.token_orders import orders_for_investor
 from tokens.models import TokenAllocation
@@ -141,6 +142,24 @@ def commitment_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                   _commitment_context(commitment, commitment.payments.all()[0], sign_form=form), status=400)
 
 
+def sandbox_pay(form: Any, payment: Payment, provider: PaymentProvider,
+                confirm: Callable[[str], PaymentData]) -> bool:
+    """The sandbox's payment form: ask the provider for the payment, `confirm` it with what the investor typed and
+    apply the answer. A refusal or a decline goes on the form; True when the payment went through or is on its
+    way."""
+    try:
+        payment = services.payment_create_outside_transaction(payment=payment, provider=provider)
+        services.payment_apply(data=confirm(payment.provider_id or ""), provider=provider)
+    except ProviderError as error:
+        form.add_error(None, str(error))
+        return False
+    payment.refresh_from_db()
+    if payment.status == PaymentStatus.FAILED:
+        form.add_error(None, payment.failure_message or _("The payment was declined."))
+        return False
+    return True
+
+
 @login_required
 @require_POST
 def commitment_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -157,21 +176,13 @@ def commitment_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not commitment.signed_at:
         form.add_error(None, _("Sign the subscription agreement first."))
     elif form.is_valid():
-        try:
-            payment = services.payment_create_outside_transaction(payment=payment, provider=provider)
+        def confirm(provider_id: str) -> PaymentData:
             if card:
-                data = provider.confirm_card(payment.provider_id or "", number=form.cleaned_data["number"])
-            else:
-                data = provider.confirm_bank_account(payment.provider_id or "", **form.cleaned_data)
-            services.payment_apply(data=data, provider=provider)
-        except ProviderError as error:
-            form.add_error(None, str(error))
-        else:
-            payment.refresh_from_db()
-            if payment.status == PaymentStatus.FAILED:
-                form.add_error(None, payment.failure_message or _("The payment was declined."))
-            else:
-                return redirect("payments:commitment", pk=pk)
+                return provider.confirm_card(provider_id, number=form.cleaned_data["number"])
+            return provider.confirm_bank_account(provider_id, **form.cleaned_data)
+
+        if sandbox_pay(form, payment, provider, confirm):
+            return redirect("payments:commitment", pk=pk)
     commitment = _my_commitment(request, pk)
     forms = {"card_form": form} if card else {"bank_form": form}
     return render(request, "payments/commitment.html",

@@ -20,11 +20,12 @@ from accounts.requests import AuthenticatedRequest
 from compliance.audit import Actor
 from config.forms import form_add_service_errors
 from payments import services, token_orders
-from payments.choices import PaymentStatus, TokenOrderState
+from payments.choices import TokenOrderState
 from payments.forms import CardForm, TokenOrderForm
-from payments.models import TokenOrder
+from payments.models import Payment, TokenOrder
 from payments.providers import payment_provider
 from payments.providers.base import ProviderError
+from payments.views import sandbox_pay
 from tokens import selectors as token_selectors
 from tokens.models import Sale
 from tokens.units import format_amount, tokens_for
@@ -46,7 +47,7 @@ def token_checkout(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
     panel = token_selectors.investor_panel(sale=sale, user=request.user, totals=token_selectors.sale_totals(sale),
                                            now=now)
     wallets = token_orders.card_wallets(sale, request.user, now) if refusal is None else []
-    least, most = token_orders.card_limits(sale=sale, user=request.user, now=now)
+    least, most = token_orders.card_limits(sale=sale, user=request.user, panel=panel)
     form = TokenOrderForm(request.POST or None, wallets=wallets, initial={"wallet": wallets[0] if wallets else ""})
     if request.method == "POST" and form.is_valid():
         try:
@@ -71,15 +72,15 @@ def _my_order(request: AuthenticatedRequest, pk: int) -> TokenOrder:
                              investor=request.user)
 
 
-def _order_context(order: TokenOrder, **forms: Any) -> dict[str, Any]:
+def _payment(order: TokenOrder) -> Payment | None:
+    return order.payments.order_by("-pk").first()
+
+
+def _order_context(order: TokenOrder, payment: Payment | None, **forms: Any) -> dict[str, Any]:
     sale = order.sale
-    payment = order.payments.order_by("-pk").first()
-    refunds = list(order.payments.filter(refunds__isnull=False).values_list("refunds__amount", "refunds__status",
-                                                                            "refunds__reason"))
     return {
         "order": order, "sale": sale, "token": sale.token, "company": sale.token.company, "payment": payment,
-        "amounts": _amounts(sale, int(order.units)), "refunds": refunds,
-        "refunded": token_orders.order_refunded(order),
+        "amounts": _amounts(sale, int(order.units)), "refunded": token_orders.order_refunded(order),
         "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "card_form": forms.get("card_form") or CardForm(),
@@ -90,13 +91,13 @@ def _order_context(order: TokenOrder, **forms: Any) -> dict[str, Any]:
 @login_required
 def token_order_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     order = _my_order(request, pk)
-    payment = order.payments.order_by("-pk").first()
+    payment = _payment(order)
     if payment is not None and order.state == TokenOrderState.PENDING_PAYMENT and not payment.provider_id:
         try:
-            services.payment_create_outside_transaction(payment=payment, provider=payment_provider())
+            payment = services.payment_create_outside_transaction(payment=payment, provider=payment_provider())
         except ProviderError:
             messages.error(request, _("The payment provider did not answer; please try again in a moment."))
-    context = _order_context(order)
+    context = _order_context(order, payment)
     if request.htmx and request.GET.get("status"):
         return render(request, "payments/_token_order_status.html", context)
     return render(request, "payments/token_order.html", context)
@@ -113,24 +114,16 @@ def token_order_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not isinstance(provider, SandboxProvider):
         raise Http404
     form = CardForm(request.POST)
-    payment = order.payments.order_by("-pk").first()
+    payment = _payment(order)
     if payment is None or order.state != TokenOrderState.PENDING_PAYMENT:
         form.add_error(None, _("This order is not waiting for a payment."))
-    elif form.is_valid():
-        try:
-            payment = services.payment_create_outside_transaction(payment=payment, provider=provider)
-            data = provider.confirm_card(payment.provider_id or "", number=form.cleaned_data["number"])
-            services.payment_apply(data=data, provider=provider)
-        except ProviderError as error:
-            form.add_error(None, str(error))
-        else:
-            payment.refresh_from_db()
-            if payment.status == PaymentStatus.FAILED:
-                form.add_error(None, payment.failure_message or _("The payment was declined."))
-            else:
-                return redirect("payments:token_order", pk=pk)
+    elif form.is_valid() and sandbox_pay(
+            form, payment, provider, lambda provider_id: provider.confirm_card(provider_id,
+                                                                                number=form.cleaned_data["number"])):
+        return redirect("payments:token_order", pk=pk)
     order.refresh_from_db()
-    return render(request, "payments/token_order.html", _order_context(order, card_form=form), status=400)
+    return render(request, "payments/token_order.html", _order_context(order, _payment(order), card_form=form),
+                  status=400)
 
 
 @login_required

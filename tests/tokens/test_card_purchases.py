@@ -33,6 +33,7 @@ from tests.tokens.test_eligibility import (
     send,
     travel_to,
 )
+from tokens import selectors as token_selectors
 from tokens.chain import client, keys
 from tokens.chain.scanner import chain_scan
 from tokens.models import ChainEvent, ChainIntent, Purchase, WatchedContract
@@ -79,6 +80,12 @@ def order_paid(deployed: Deployed, user: User, dollars: str, sandbox: SandboxPro
         services.payment_apply(data=sandbox.confirm_card(payment.provider_id or "", number=VISA), provider=sandbox)
     order.refresh_from_db()
     return order
+
+
+def card_limits(deployed: Deployed, user: User, now: Any) -> tuple[int, int]:
+    panel = token_selectors.investor_panel(sale=deployed.sale, user=user,
+                                           totals=token_selectors.sale_totals(deployed.sale), now=now)
+    return token_orders.card_limits(sale=deployed.sale, user=user, panel=panel)
 
 
 def scan_buried(w3: Web3) -> None:
@@ -270,7 +277,7 @@ def test_an_order_left_unpaid_expires_and_frees_its_room(
     order = token_orders.token_order_create(actor=Actor(user=priya), sale=deployed.sale, wallet=INVESTOR_A,
                                             amount=Decimal("4000"), provider=sandbox, now=now)
     services.payment_create_outside_transaction(payment=order.payments.get(), provider=sandbox)
-    assert token_orders.card_limits(sale=deployed.sale, user=priya, now=now) == (1, 0)  # the order holds it all
+    assert card_limits(deployed, priya, now) == (1, 0)  # the order holds it all
     with django_capture_on_commit_callbacks(execute=True):
         wall = order.created_at  # the order's own clock, not the chain's (which the test moved ahead)
         assert token_orders.token_orders_expire(now=wall + timedelta(minutes=59)) == 0
@@ -278,4 +285,4 @@ def test_an_order_left_unpaid_expires_and_frees_its_room(
     order.refresh_from_db()
     assert order.state == TokenOrderState.CANCELLED
     assert order.payments.get().status == "canceled"  # at the provider too: it can no longer be paid
-    assert token_orders.card_limits(sale=deployed.sale, user=priya, now=now) == (100 * USDC, 4_000 * USDC)
+    assert card_limits(deployed, priya, now) == (100 * USDC, 4_000 * USDC)
