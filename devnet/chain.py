@@ -52,6 +52,7 @@ INITIAL_BASE_FEE = 1_000_000_000
 ELASTICITY = 2
 BASE_FEE_CHANGE_DENOMINATOR = 8
 UNDO_DEPTH = 4096  # blocks that evm_revert and devnet_reorg can rewind
+ORPHANS_KEPT = 256  # dropped blocks kept by hash, so log filters can report their logs as removed
 
 
 class TransactionRejected(Exception):
@@ -242,6 +243,10 @@ class Chain:
         self.snapshots: dict[int, Snapshot] = {}
         self._snapshot_ids = itertools.count(1)
         self.listeners: list[Callable[[Block], None]] = []
+        # Called with the blocks a rewind dropped (oldest first), inside the chain's lock, before any block
+        # replaces them: log subscribers are told which logs were removed.
+        self.rewind_listeners: list[Callable[[list[Block]], None]] = []
+        self.orphaned: dict[bytes, Block] = {}  # recently dropped blocks by hash, newest last (ORPHANS_KEPT)
         self.last_context: BlockContext | None = None
         self.last_candidates: list[PendingTx] = []
         self.last_execution: BlockExecution | None = None
@@ -639,6 +644,12 @@ class Chain:
             self.account_db.state_root = self.head.header.state_root
             self.scheduler.state_replaced(self.flat)
             self._log_record(("rewind", number))
+            for block in dropped:
+                self.orphaned[block.hash] = block
+            while len(self.orphaned) > ORPHANS_KEPT:
+                del self.orphaned[next(iter(self.orphaned))]
+            for listener in list(self.rewind_listeners):
+                listener(dropped)
             return dropped
 
     def reorg(
