@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from devnet.state import BALANCE, CODE, NONCE, STORAGE
 log = logging.getLogger("devnet.rpc")
 
 CLIENT_VERSION = "tranche-devnet/0.1.0/python"
-REORG_WINDOW = 64  # blocks a filter remembers, to report re-mined heights again after a reorg
+REORG_WINDOW = 64  # blocks a filter remembers, to retract and report again re-mined heights after a reorg
 
 
 class RpcError(Exception):
@@ -233,8 +233,8 @@ class InstalledFilter:
 
     def resume_after(self, chain: Chain) -> int:
         """The first block to report: after the cursor, or, when a reorg or revert replaced reported
-        blocks, at the first replaced height (its new block and logs are reported; the old ones are not
-        retracted)."""
+        blocks, at the first replaced height (its new block and logs are reported again, after
+        `removed_logs` has retracted the old ones)."""
         unchanged = [
             number
             for number, block_hash in self.reported.items()
@@ -243,6 +243,24 @@ class InstalledFilter:
         if len(unchanged) == len(self.reported):
             return self.cursor + 1
         return max(unchanged) + 1 if unchanged else min(self.reported)
+
+    def removed_logs(self, chain: Chain, criteria: LogFilter) -> list[dict[str, Any]]:
+        """The matching logs of remembered blocks that a reorg or revert has since dropped, marked
+        `removed` (oldest block first), as geth's filters report them. Only the heights `resume_after`
+        reports again are retracted: within the filter's block range and REORG_WINDOW, and among the
+        dropped blocks the chain still keeps (`Chain.orphaned`)."""
+        dropped = []
+        for number, block_hash in sorted(self.reported.items()):
+            outside = (criteria.from_block is not None and number < criteria.from_block) or (
+                criteria.to_block is not None and number > criteria.to_block
+            )
+            current = chain.block_by_number(number)
+            if outside or (current is not None and current.hash == block_hash):
+                continue
+            orphan = chain.orphaned.get(block_hash)
+            if orphan is not None:
+                dropped.append(orphan)
+        return [encode_log(record, removed=True) for record in matching_logs(dropped, criteria)]
 
     def mark_reported(self, chain: Chain, cursor: int) -> None:
         self.cursor = cursor
@@ -284,12 +302,16 @@ def resolve_number(tag: Any, chain: Chain) -> int:
     return parse_quantity(tag)
 
 
+def matching_logs(blocks: Iterable[Block], criteria: LogFilter) -> Iterator[LogRecord]:
+    for block in blocks:
+        for receipt in block.receipts:
+            yield from (record for record in receipt.logs if criteria.matches(record))
+
+
 def logs_in(chain: Chain, criteria: LogFilter, first: int, last: int) -> list[dict[str, Any]]:
-    result = []
-    for number in range(max(first, 0), min(last, chain.head.number) + 1):
-        for receipt in chain.blocks[number].receipts:
-            result += [encode_log(record) for record in receipt.logs if criteria.matches(record)]
-    return result
+    """The matching logs of the canonical blocks `first`..`last`: never removed ones."""
+    blocks = (chain.blocks[n] for n in range(max(first, 0), min(last, chain.head.number) + 1))
+    return [encode_log(record) for record in matching_logs(blocks, criteria)]
 
 
 # -- the server --------------------------------------------------------------------------------------------
@@ -306,10 +328,14 @@ class RpcServer:
         self._subscription_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mining_task: asyncio.Task[None] | None = None
+        # Held while one batch of notifications is sent, so batches go out in the order they were made
+        # (removed logs before the blocks that replace them) even when a send waits for the socket.
+        self._notifying = asyncio.Lock()
         self.methods: dict[str, Handler] = {
             name[len("rpc_") :]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")
         }
         chain.listeners.append(self._on_block)
+        chain.rewind_listeners.append(self._on_rewind)
 
     # -- HTTP and WebSocket plumbing -------------------------------------------------------------------
     def application(self) -> web.Application:
@@ -429,18 +455,30 @@ class RpcServer:
 
     def _on_block(self, block: Block) -> None:
         """Called by the chain (any thread) after a block is added: push it to WebSocket subscribers."""
+        self._notify(block, [block], removed=False)
+
+    def _on_rewind(self, dropped: list[Block]) -> None:
+        """Called by the chain (inside its lock, before replacement blocks are mined) with the blocks a
+        reorg or revert dropped: log subscribers get their logs again, `removed`, as geth sends them;
+        newHeads subscribers hear only of the new heads."""
+        self._notify(None, dropped, removed=True)
+
+    def _notify(self, new_head: Block | None, blocks: list[Block], *, removed: bool) -> None:
+        """Send `new_head` to newHeads subscribers and the matching logs of `blocks` to log subscribers,
+        from any thread, after every notification made before."""
         if not self.subscriptions or self._loop is None:
             return
+        head: dict[str, Any] | None = None
+        if new_head is not None:
+            head = encode_block(new_head, False)
+            head.pop("transactions")
         messages: list[tuple[web.WebSocketResponse, str]] = []
         for subscription_id, (ws, kind, criteria) in list(self.subscriptions.items()):
             results: list[Any] = []
-            if kind == "newHeads":
-                head = encode_block(block, False)
-                head.pop("transactions")
+            if kind == "newHeads" and head is not None:
                 results.append(head)
-            elif criteria is not None:
-                for receipt in block.receipts:
-                    results += [encode_log(r) for r in receipt.logs if criteria.matches(r)]
+            elif kind == "logs" and criteria is not None:
+                results += [encode_log(r, removed=removed) for r in matching_logs(blocks, criteria)]
             for result in results:
                 note = {
                     "jsonrpc": "2.0",
@@ -452,9 +490,10 @@ class RpcServer:
             return
 
         async def send() -> None:
-            for ws, text in messages:
-                if not ws.closed:
-                    await ws.send_str(text)
+            async with self._notifying:
+                for ws, text in messages:
+                    if not ws.closed:
+                        await ws.send_str(text)
 
         try:
             running = asyncio.get_running_loop()
@@ -808,14 +847,18 @@ class RpcServer:
         with self.chain.lock:
             head = self.chain.head.number
             first = installed.resume_after(self.chain)
+            criteria = installed.criteria
+            removed = [] if criteria is None else installed.removed_logs(self.chain, criteria)
             installed.mark_reported(self.chain, head)
             if installed.kind == "blocks":
                 return [data(self.chain.blocks[n].hash) for n in range(first, head + 1)]
             if installed.kind == "pending":
                 return []
-            assert installed.criteria is not None  # noqa: S101 - log filters always have criteria
-            last = head if installed.criteria.to_block is None else min(head, installed.criteria.to_block)
-            return logs_in(self.chain, installed.criteria, first, last)
+            assert criteria is not None  # noqa: S101 - log filters always have criteria
+            if criteria.from_block is not None:  # a height before fromBlock is neither retracted nor sent
+                first = max(first, criteria.from_block)
+            last = head if criteria.to_block is None else min(head, criteria.to_block)
+            return removed + logs_in(self.chain, criteria, first, last)
 
     def rpc_eth_getFilterLogs(self, params: list[Any]) -> list[Any]:
         installed = self.filters.get(str(params[0]))
