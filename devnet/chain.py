@@ -464,6 +464,7 @@ class Chain:
             if pending.hash in self.tx_locations:
                 raise TransactionRejected("transaction already imported")
             self.pool.add(pending)
+            self.scheduler.transaction_added(pending)
         return pending.hash
 
     def pending_nonce(self, address: bytes) -> int:

@@ -9,7 +9,8 @@ see each other). Whatever it gets wrong, the coordinator's validation catches.
 Messages from the coordinator:
     ("reset", FlatState)                          replace the replica
     ("apply", Writes)                             a block was committed
-    ("block", BlockContext, [(index, raw, sender)]) execute these
+    ("pool", [(hash, raw, sender)])               transactions entered the pool: decode them ahead
+    ("block", BlockContext, [(index, hash, raw, sender)]) execute these
     ("committed", next_index, Writes)             writes committed since the last message; every
                                                   transaction below next_index is settled
     ("end",)                                      the block is committed: drop what is left
@@ -31,6 +32,7 @@ from devnet.execution import BlockContext, TxOutcome, decode_with_sender, execut
 from devnet.state import FlatState, LayeredView, Writes
 
 OUTCOME_BATCH = 4
+DECODED_LIMIT = 10_000  # pool transactions decoded ahead and kept (the oldest go first)
 
 
 class WorkerBlock:
@@ -56,12 +58,12 @@ class WorkerBlock:
             for outcome in self.own:
                 self.own_writes.merge(outcome.writes)
 
-    def execute(self, index: int, raw: bytes, sender: bytes) -> TxOutcome:
+    def execute(self, index: int, raw: bytes, sender: bytes, decoded: Any = None) -> TxOutcome:
         started = time.perf_counter()
-        transaction = decode_with_sender(raw, sender)
+        transaction = decoded if decoded is not None else decode_with_sender(raw, sender)
         view = LayeredView(self.base, self.committed, self.own_writes)
         outcome = execute_transaction(index, transaction, self.base, None, self.context, view=view)
-        outcome.seconds = time.perf_counter() - started  # decoding included: it is the worker's cost
+        outcome.seconds = time.perf_counter() - started  # decoding included when it was not done ahead
         if outcome.valid:
             self.own.append(outcome)
             self.own_writes.merge(outcome.writes)
@@ -75,7 +77,8 @@ def _receive(connection: Connection) -> Any:
 
 def worker_main(connection: Connection, base: FlatState) -> None:
     block: WorkerBlock | None = None
-    queue: deque[tuple[int, bytes, bytes]] = deque()
+    queue: deque[tuple[int, bytes, bytes, bytes]] = deque()
+    decoded: dict[bytes, Any] = {}  # pool transactions decoded ahead, by hash
     batch: list[TxOutcome] = []
     while True:
         # Between transactions, take in whatever the coordinator sent (committed writes, the block's end).
@@ -85,9 +88,16 @@ def worker_main(connection: Connection, base: FlatState) -> None:
             if kind == "committed":
                 if block is not None:
                     block.on_committed(message[1], message[2])
+            elif kind == "pool":
+                for tx_hash, raw, sender in message[1]:
+                    decoded[tx_hash] = decode_with_sender(raw, sender)
+                while len(decoded) > DECODED_LIMIT:
+                    del decoded[next(iter(decoded))]
             elif kind == "block":
                 block = WorkerBlock(base, message[1])
                 queue = deque(message[2])
+                # What this block does not take was mined elsewhere or is not this worker's share.
+                decoded = {item[1]: decoded[item[1]] for item in queue if item[1] in decoded}
             elif kind == "end":
                 block = None
                 queue.clear()
@@ -98,12 +108,13 @@ def worker_main(connection: Connection, base: FlatState) -> None:
                 quiet_garbage_collector()
             elif kind == "reset":
                 base = message[1]
+                decoded.clear()
                 quiet_garbage_collector()
             elif kind == "stop":
                 return
         assert block is not None  # noqa: S101 - a queue only exists inside a block
-        index, raw, sender = queue.popleft()
-        batch.append(block.execute(index, raw, sender))
+        index, tx_hash, raw, sender = queue.popleft()
+        batch.append(block.execute(index, raw, sender, decoded.pop(tx_hash, None)))
         # Results go out in small batches (fewer wake-ups of the coordinator), and at once when the
         # coordinator has said something (it may be waiting for one of them) or the share is done.
         if len(batch) >= OUTCOME_BATCH or not queue or connection.poll():

@@ -108,6 +108,9 @@ class Scheduler(ABC):
     ) -> BlockExecution:
         """Execute and commit one block's candidate transactions against `base` (not modified)."""
 
+    def transaction_added(self, pending: PendingTx) -> None:  # noqa: B027 - optional hook
+        """A transaction entered the pool (parallel schedulers let their workers decode it ahead)."""
+
     def block_committed(self, writes: Writes) -> None:  # noqa: B027 - optional hook
         """The coordinator applied `writes` to its replica: workers must do the same."""
 

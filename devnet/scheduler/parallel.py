@@ -38,6 +38,9 @@ MAX_SENDER_SHARE = 0.5
 MAX_CONFLICT_RATIO = 0.5
 PROBE_EVERY = 8  # blocks: retry parallel execution after falling back for conflicts
 WRITTEN_KEYS_LIMIT = 2_000_000
+# Pool transactions are handed to the workers to decode ahead in batches of this many; a block mined before
+# a batch fills (automine: one transaction a block, run sequentially) costs the workers nothing.
+PREFETCH_BATCH = 16
 
 
 class ParallelScheduler(Scheduler):
@@ -61,12 +64,23 @@ class ParallelScheduler(Scheduler):
         self.blocks_since_parallel = 0
         self.written_storage: set[tuple[bytes, int]] = set()
         self.hot_contracts: set[bytes] = set()
+        self.prefetch: list[tuple[bytes, bytes, bytes]] = []  # (hash, raw, sender) not yet sent
 
     # -- worker plumbing -------------------------------------------------------------------------------
     def _broadcast(self, message: tuple[Any, ...]) -> None:
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         for connection in self.connections:
             connection.send_bytes(payload)
+
+    def transaction_added(self, pending: PendingTx) -> None:
+        self.prefetch.append((pending.hash, pending.raw, pending.sender))
+        if len(self.prefetch) >= PREFETCH_BATCH:
+            self._send_prefetch()
+
+    def _send_prefetch(self) -> None:
+        if self.prefetch:
+            self._broadcast(("pool", self.prefetch))
+            self.prefetch = []
 
     def block_committed(self, writes: Writes) -> None:
         self._broadcast(("apply", writes))
@@ -157,6 +171,7 @@ class ParallelScheduler(Scheduler):
         self, base: FlatState, transactions: Sequence[PendingTx], context: BlockContext
     ) -> BlockExecution:
         if self._prefer_sequential(transactions):
+            self.prefetch = []  # being mined now, by the coordinator
             self.blocks_since_parallel += 1
             return commit_in_order(base, transactions, context, lambda index: None, "sequential")
         self.blocks_since_parallel = 0
@@ -164,11 +179,12 @@ class ParallelScheduler(Scheduler):
             assignment = self._assign_sharded(transactions)
         else:
             assignment = self._assign_block_stm(transactions)
-        shares: list[list[tuple[int, bytes, bytes]]] = [[] for _ in self.connections]
+        self._send_prefetch()
+        shares: list[list[tuple[int, bytes, bytes, bytes]]] = [[] for _ in self.connections]
         for index, worker in enumerate(assignment):
             if worker is not None:
                 pending = transactions[index]
-                shares[worker].append((index, pending.raw, pending.sender))
+                shares[worker].append((index, pending.hash, pending.raw, pending.sender))
         for connection, share in zip(self.connections, shares, strict=True):
             connection.send_bytes(pickle.dumps(("block", context, share), protocol=pickle.HIGHEST_PROTOCOL))
 
