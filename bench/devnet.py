@@ -125,6 +125,8 @@ class Scenario:
                 warm_up, *blocks = self.blocks[name]
                 timestamp += 1
                 mine(chain, warm_up, timestamp)
+                if scheduler == "sequential":
+                    self.ceilings[name] = pair_ceiling(chain, blocks[0], timestamp + 1)
                 for repeat, block in enumerate(blocks):
                     timestamp += 1
                     result = mine(chain, block, timestamp)
@@ -145,6 +147,7 @@ class Scenario:
             chain.close()
 
     roots: dict[str, set[bytes]] = {}  # noqa: RUF012 - per run, checked once
+    ceilings: dict[str, float] = {}  # noqa: RUF012 - per workload, from the sequential run
 
 
 def block_seconds(measured: Measured) -> float:
@@ -160,17 +163,58 @@ def mine(chain: Chain, raws: Sequence[bytes], timestamp: int) -> Any:
 
 # ------------------------------------------------------------------------------------ part 2: simulation
 def simulate(measured: Measured, workers: int) -> float:
-    """Execution-phase time on `workers` workers, from one measured run's costs.
+    """Execution-phase time on `workers` executors (the coordinator one of them), from one measured run.
 
-    Transactions a worker ran are dealt out over `workers` workers in block order (as block-stm spreads
-    distinct senders); the busiest worker sets the pace unless the coordinator's serial work (validation,
-    merging, its own executions of conflicting or cross-group transactions) takes longer.
+    The coordinator's serial work (validating and merging the workers' results, re-executing stale ones,
+    running cross-group transactions) is measured as its busy time less its own share's executions. The
+    transactions an executor ran (coordinator's share or a worker's) are dealt out in block order, each to
+    the least-loaded executor, the coordinator starting with its serial work, as the schedulers balance
+    the coordinator's share against it; the busiest executor sets the pace.
     """
+    own_share = sum(
+        cost for cost, worker in zip(measured.tx_seconds, measured.worker_of, strict=True) if worker == 0
+    )
     loads = [0.0] * workers
-    for index, (cost, worker) in enumerate(zip(measured.tx_seconds, measured.worker_of, strict=True)):
+    loads[0] = max(0.0, measured.coordinator_seconds - own_share)
+    for cost, worker in zip(measured.tx_seconds, measured.worker_of, strict=True):
         if worker is not None:
-            loads[index % workers] += cost
-    return max(max(loads), measured.coordinator_seconds)
+            least = loads.index(min(loads))
+            loads[least] += cost
+    return max(loads)
+
+
+def pair_ceiling(chain: Chain, raws: Sequence[bytes], timestamp: int) -> float:
+    """What two processes can gain on this machine: one sequential execution of the block alone, then two
+    side by side in forked processes (same state, nothing shared at run time); 2 x alone / slower of the
+    pair. Below 2 when the cores share caches or memory bandwidth, whatever the scheduler does."""
+    from devnet.scheduler import commit_in_order
+
+    pending = [chain._pending(raw) for raw in raws]
+    context = chain.block_context(timestamp)
+
+    def once() -> float:
+        started = time.perf_counter()
+        commit_in_order(chain.flat, pending, context, lambda index: None, "sequential")
+        return time.perf_counter() - started
+
+    once()  # warm
+    alone = min(once() for _ in range(2))
+    readers = []
+    for _ in range(2):
+        read_end, write_end = os.pipe()
+        if os.fork() == 0:  # pragma: no cover - the child reports its time and leaves
+            os.close(read_end)
+            once()
+            os.write(write_end, repr(min(once() for _ in range(2))).encode())
+            os._exit(0)
+        os.close(write_end)
+        readers.append(read_end)
+    times = []
+    for read_end in readers:
+        with os.fdopen(read_end) as pipe:
+            times.append(float(pipe.read()))
+        os.wait()
+    return 2 * alone / max(times)
 
 
 # ------------------------------------------------------------------------------ part 3: JSON-RPC vs anvil
@@ -331,6 +375,10 @@ def run() -> Result:
         f"Blocks of {TXS} transactions; speedups are over the sequential scheduler in the same run.",
         "`exec` is the parallel phase (dispatch, execution, in-order validation and re-execution);",
         "`commit` applies the block's writes to the replica and the trie; `state_root` hashes the trie.",
+        "Workers count executors, the coordinator included (2 workers: the coordinator and one process).",
+        "`pair_ceiling_<workload>`: two sequential executions of the block side by side in two processes,",
+        "2 x alone / slower of the pair: the most any 2-worker scheduler can gain on this machine;",
+        "`exec_of_ceiling_2w_*` is the 2-worker execution speedup divided by it.",
         "`simulated_speedup_<n>w` replays the measured per-transaction costs on n workers (see bench/devnet.py).",
         "anvil runs with --prune-history (its full in-memory history passed 10 GB at 1,200 blocks here);",
         "`_long` figures are after each chain grew for a fixed time: see `rpc_chain_length_*` for how far.",
@@ -372,12 +420,16 @@ def blocks_part(result: Result) -> None:
             result.metrics[f"state_root_ms_{key}"] = round(m.state_root_seconds * 1000, 1)
             result.metrics[f"reexecutions_{key}"] = m.reexecutions
             result.metrics[f"exec_speedup_{key}"] = round(base.exec_seconds / m.exec_seconds, 3)
+            if workers == 2:
+                ceiling = Scenario.ceilings[name]
+                result.metrics[f"exec_of_ceiling_{key}"] = round(base.exec_seconds / m.exec_seconds / ceiling, 3)
             result.metrics[f"block_speedup_{key}"] = round(base_block / block, 3)
             result.metrics[f"used_sequential_fallback_{key}"] = int(m.scheduler == "sequential")
         # Simulation from the block-stm/sharded 2-worker run's costs (the better of the two).
         candidates = [runs[(s, 2)][name] for s in ("block-stm", "sharded")]
         chosen = min(candidates, key=lambda measured: measured.metrics.exec_seconds)
         seq_exec = base.exec_seconds
+        result.metrics[f"pair_ceiling_{name}"] = round(Scenario.ceilings[name], 3)
         for workers in SIMULATED_WORKERS:
             simulated = simulate(chosen, workers)
             result.metrics[f"simulated_speedup_{workers}w_{name}"] = round(seq_exec / simulated, 2)

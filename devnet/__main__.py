@@ -71,7 +71,10 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=2,
-        help="worker processes for the parallel schedulers (default: %(default)s)",
+        help=(
+            "executors for the parallel schedulers, the coordinator included: it runs one share of each "
+            "block and N-1 worker processes run the rest (default: %(default)s)"
+        ),
     )
     p.add_argument(
         "--data-dir",

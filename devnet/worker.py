@@ -31,7 +31,7 @@ from devnet.chain import quiet_garbage_collector
 from devnet.execution import BlockContext, TxOutcome, decode_with_sender, execute_transaction
 from devnet.state import FlatState, LayeredView, Writes
 
-OUTCOME_BATCH = 4
+OUTCOME_BATCH = 16  # results per message, unless the coordinator is waiting for one
 DECODED_LIMIT = 10_000  # pool transactions decoded ahead and kept (the oldest go first)
 
 

@@ -1,22 +1,29 @@
-"""The parallel schedulers, `block-stm` and `sharded`: worker processes execute, the coordinator commits.
+"""The parallel schedulers, `block-stm` and `sharded`: the coordinator and worker processes execute, the
+coordinator commits.
 
-Both hand each worker a share of the block; the workers execute optimistically and stream results back;
-`commit_in_order` accepts a result only if what it read still holds, and otherwise executes the
-transaction again in the coordinator. While it commits, the coordinator streams the committed writes back
-to the workers, so a worker's later transactions see the block as it is being committed (Block-STM,
-arXiv 2203.06871, with the shared-memory multi-version store replaced by this stream, and validation and
-re-execution done by the one process that commits).
+`workers` counts every executor, the coordinator included, as Block-STM counts threads that each execute
+and validate: with 2 workers the coordinator runs one share of the block itself and one worker process runs
+the other, so two processes keep two cores busy (a coordinator that only validated would leave a third
+process competing for them). The coordinator executes its own share at the commit point, against the block
+as committed so far, so those results are never stale; the workers execute theirs optimistically and
+stream the results back; `commit_in_order` accepts a worker's result only if what it read still holds, and
+otherwise executes the transaction again in the coordinator. While it commits, the coordinator streams the
+committed writes to the workers, so a worker's later transactions see the block as it is being committed
+(Block-STM, arXiv 2203.06871, with the shared-memory multi-version store replaced by this stream, and
+validation and re-execution done by the one process that commits).
 
 They differ in how the block is shared out:
-- block-stm: one sender's transactions to one worker (nonce order), senders spread evenly, so that the
-  workers move through the block side by side near the commit point and conflicts stay local;
+- block-stm: one sender's transactions to one executor (nonce order), senders spread by load, so that the
+  executors move through the block side by side near the commit point and conflicts stay local;
 - sharded: transactions grouped by the state they are predicted to write (the sender; the storage keys of
   their access list that earlier blocks wrote; the slots of the called contract that caused conflicts
-  before), each group on one worker; a transaction whose groups live on different workers is left to
+  before), each group on one executor; a transaction whose groups live on different executors is left to
   the coordinator, which executes it in order while committing.
 
-A block falls back to sequential execution when that is predicted to be faster: few transactions, one
-sender dominating the block (its nonce chain is serial anyway), or recent blocks that mostly conflicted.
+The coordinator's share is weighted by what validating the workers' results costs it (learned from the
+last parallel block), so that both finish together. A block falls back to sequential execution when that is
+predicted to be faster: few transactions, one sender dominating the block (its nonce chain is serial
+anyway), or recent blocks that mostly conflicted.
 """
 
 from __future__ import annotations
@@ -33,11 +40,19 @@ from devnet.state import STORAGE, FlatState, Writes
 from devnet.worker import worker_main
 
 MIN_PARALLEL_TRANSACTIONS = 16
-FLUSH_EVERY = 8  # commits between streamed updates to the workers
+# Commits between streamed updates to the workers: often after a block that had conflicts (a worker then
+# sees the block as committed sooner), rarely after a clean one (each update costs every worker a merge).
+FLUSH_EVERY_CONFLICTS = 8
+FLUSH_EVERY_CLEAN = 64
 MAX_SENDER_SHARE = 0.5
 MAX_CONFLICT_RATIO = 0.5
 PROBE_EVERY = 8  # blocks: retry parallel execution after falling back for conflicts
 WRITTEN_KEYS_LIMIT = 2_000_000
+COORDINATOR = 0  # executor slot of the coordinator; slot k >= 1 is worker process k - 1
+# The coordinator's cost per transaction of its share relative to a worker's (it also validates and merges
+# the workers' results): a first guess, then learned from each parallel block, within these bounds.
+COORDINATOR_WEIGHT = 1.1
+COORDINATOR_WEIGHT_BOUNDS = (1.0, 4.0)
 # Pool transactions are handed to the workers to decode ahead in batches of this many; a block mined before
 # a batch fills (automine: one transaction a block, run sequentially) costs the workers nothing.
 PREFETCH_BATCH = 16
@@ -46,11 +61,11 @@ PREFETCH_BATCH = 16
 class ParallelScheduler(Scheduler):
     def __init__(self, name: str, workers: int, base: FlatState) -> None:
         self.name = name
-        self.workers = max(1, workers)
+        self.workers = max(1, workers)  # executors, the coordinator included
         context = multiprocessing.get_context("fork")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []
-        for _ in range(self.workers):
+        for _ in range(self.workers - 1):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=worker_main, args=(child_end, base), daemon=True)
             process.start()
@@ -65,6 +80,7 @@ class ParallelScheduler(Scheduler):
         self.written_storage: set[tuple[bytes, int]] = set()
         self.hot_contracts: set[bytes] = set()
         self.prefetch: list[tuple[bytes, bytes, bytes]] = []  # (hash, raw, sender) not yet sent
+        self.coordinator_weight = COORDINATOR_WEIGHT
 
     # -- worker plumbing -------------------------------------------------------------------------------
     def _broadcast(self, message: tuple[Any, ...]) -> None:
@@ -73,6 +89,8 @@ class ParallelScheduler(Scheduler):
             connection.send_bytes(payload)
 
     def transaction_added(self, pending: PendingTx) -> None:
+        if not self.connections:
+            return
         self.prefetch.append((pending.hash, pending.raw, pending.sender))
         if len(self.prefetch) >= PREFETCH_BATCH:
             self._send_prefetch()
@@ -122,16 +140,22 @@ class ParallelScheduler(Scheduler):
             return True
         return False
 
+    def _least_loaded(self, load: list[float]) -> int:
+        return load.index(min(load))
+
+    def _add_load(self, load: list[float], slot: int) -> None:
+        load[slot] += self.coordinator_weight if slot == COORDINATOR else 1.0
+
     def _assign_block_stm(self, transactions: Sequence[PendingTx]) -> list[int | None]:
-        load = [0] * self.workers
+        load = [0.0] * self.workers
         owner: dict[bytes, int] = {}
         assignment: list[int | None] = []
         for pending in transactions:
-            worker = owner.get(pending.sender)
-            if worker is None:
-                worker = owner[pending.sender] = load.index(min(load))
-            load[worker] += 1
-            assignment.append(worker)
+            slot = owner.get(pending.sender)
+            if slot is None:
+                slot = owner[pending.sender] = self._least_loaded(load)
+            self._add_load(load, slot)
+            assignment.append(slot)
         return assignment
 
     def predicted_keys(self, pending: PendingTx) -> list[Any]:
@@ -148,7 +172,7 @@ class ParallelScheduler(Scheduler):
         return keys
 
     def _assign_sharded(self, transactions: Sequence[PendingTx]) -> list[int | None]:
-        load = [0] * self.workers
+        load = [0.0] * self.workers
         owner: dict[Any, int] = {}
         crossed: set[bytes] = set()
         assignment: list[int | None] = []
@@ -159,18 +183,18 @@ class ParallelScheduler(Scheduler):
                 crossed.add(pending.sender)
                 assignment.append(None)  # crosses groups: the coordinator runs it in order
                 continue
-            worker = owners.pop() if owners else load.index(min(load))
+            slot = owners.pop() if owners else self._least_loaded(load)
             for key in keys:
-                owner[key] = worker
-            load[worker] += 1
-            assignment.append(worker)
+                owner[key] = slot
+            self._add_load(load, slot)
+            assignment.append(slot)
         return assignment
 
     # -- running a block -------------------------------------------------------------------------------
     def execute(
         self, base: FlatState, transactions: Sequence[PendingTx], context: BlockContext
     ) -> BlockExecution:
-        if self._prefer_sequential(transactions):
+        if not self.connections or self._prefer_sequential(transactions):  # one executor: the coordinator
             self.prefetch = []  # being mined now, by the coordinator
             self.blocks_since_parallel += 1
             return commit_in_order(base, transactions, context, lambda index: None, "sequential")
@@ -181,10 +205,10 @@ class ParallelScheduler(Scheduler):
             assignment = self._assign_block_stm(transactions)
         self._send_prefetch()
         shares: list[list[tuple[int, bytes, bytes, bytes]]] = [[] for _ in self.connections]
-        for index, worker in enumerate(assignment):
-            if worker is not None:
+        for index, slot in enumerate(assignment):
+            if slot is not None and slot != COORDINATOR:
                 pending = transactions[index]
-                shares[worker].append((index, pending.hash, pending.raw, pending.sender))
+                shares[slot - 1].append((index, pending.hash, pending.raw, pending.sender))
         for connection, share in zip(self.connections, shares, strict=True):
             connection.send_bytes(pickle.dumps(("block", context, share), protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -201,25 +225,27 @@ class ParallelScheduler(Scheduler):
                 unsent = 0
                 sent_frontier = next_index
 
+        flush_every = FLUSH_EVERY_CONFLICTS if self.conflict_ratio else FLUSH_EVERY_CLEAN
+
         def on_commit(index: int, writes: Writes) -> None:
             nonlocal unsent
             delta.merge(writes)
             unsent += 1
-            if unsent >= FLUSH_EVERY:
+            if unsent >= flush_every:
                 flush(index + 1)
 
         def speculative(index: int) -> TxOutcome | None:
-            if assignment[index] is None:
-                return None
+            if assignment[index] is None or assignment[index] == COORDINATOR:
+                return None  # executed in the commit loop, against the block as committed so far
             while index not in results:
                 flush(index)
                 for connection in wait(self.connections):
                     assert isinstance(connection, Connection)  # noqa: S101 - wait() returns what it was given
                     message = connection.recv()
                     if message[0] == "outcomes":
-                        worker = self.connections.index(connection)
+                        slot = self.connections.index(connection) + 1
                         for outcome in message[1]:
-                            outcome.extra["worker"] = worker
+                            outcome.extra["worker"] = slot
                             results[outcome.index] = outcome
             return results.pop(index)
 
@@ -228,6 +254,7 @@ class ParallelScheduler(Scheduler):
         for connection in self.connections:
             while connection.recv()[0] != "ended":
                 pass
+        self._account(execution, assignment)
         included = max(len(execution.included), 1)
         self.conflict_ratio = execution.conflicts / included
         if self.name == "sharded":
@@ -235,3 +262,21 @@ class ParallelScheduler(Scheduler):
                 if key[0] == STORAGE and count > 1:
                     self.hot_contracts.add(key[1])
         return execution
+
+    def _account(self, execution: BlockExecution, assignment: list[int | None]) -> None:
+        """Mark the coordinator's own share, and learn what a transaction of it costs the coordinator
+        (validating and merging the workers' results included) next to one a worker runs."""
+        local = 0
+        worker_seconds = 0.0
+        worker_count = 0
+        for position, (_pending, outcome) in enumerate(execution.included):
+            if assignment[outcome.index] == COORDINATOR:
+                execution.worker_of[position] = COORDINATOR
+                local += 1
+            elif execution.worker_of[position] is not None:
+                worker_seconds += outcome.seconds
+                worker_count += 1
+        if local and worker_count and worker_seconds > 0:
+            measured = (execution.coordinator_seconds / local) / (worker_seconds / worker_count)
+            low, high = COORDINATOR_WEIGHT_BOUNDS
+            self.coordinator_weight = min(high, max(low, (self.coordinator_weight + measured) / 2))

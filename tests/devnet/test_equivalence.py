@@ -7,7 +7,7 @@ that run out of money inside a block, transactions too large for what is left of
 contention or with heavy contention (a few senders with nonce chains, one shared recipient who also sends,
 one holder moving tokens out again and again). Each block goes to four chains fed the same
 transactions: stock py-evm (`devnet.reference`), and the devnet with the sequential, block-stm and sharded
-schedulers (2 workers, parallel forced even for small blocks). State root, receipts and logs must be equal.
+schedulers (3 workers: the coordinator and two processes, parallel forced even for small blocks). State root, receipts and logs must be equal.
 
 `DEVNET_EQUIVALENCE_PROFILE=long` runs thousands of blocks instead of a few hundred.
 """
@@ -15,6 +15,7 @@ schedulers (2 workers, parallel forced even for small blocks). State root, recei
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,7 @@ class Harness:
     fresh: int = 0
     blocks: int = 0
     parallel_blocks: dict[str, int] = field(default_factory=dict)
+    executors: dict[str, Counter[int | None]] = field(default_factory=dict)  # included transactions by executor
 
     def fresh_address(self) -> bytes:
         self.fresh += 1
@@ -76,6 +78,8 @@ class Harness:
             assert last is not None
             if last.scheduler != "sequential":
                 self.parallel_blocks[name] = self.parallel_blocks.get(name, 0) + 1
+                assert chain.last_execution is not None
+                self.executors.setdefault(name, Counter()).update(chain.last_execution.worker_of)
         sequential = self.chains["sequential"]
         assert sequential.last_context is not None
         root, receipts = self.reference.execute_block(sequential.last_candidates, sequential.last_context)
@@ -118,7 +122,7 @@ def harness() -> Iterator[Harness]:
     chains = {}
     for name in ("sequential", "block-stm", "sharded"):
         config = ChainConfig(gas_limit=30_000_000, genesis_timestamp=GENESIS, alloc=alloc)
-        chain = Chain(config, scheduler=name, workers=2)
+        chain = Chain(config, scheduler=name, workers=3)
         if isinstance(chain.scheduler, ParallelScheduler):
             # Force the parallel path even for the small blocks hypothesis makes.
             chain.scheduler.min_transactions = 2
@@ -241,3 +245,7 @@ def test_the_parallel_schedulers_really_ran_in_parallel(harness: Harness) -> Non
     assert harness.blocks >= 100
     for name in ("block-stm", "sharded"):
         assert harness.parallel_blocks.get(name, 0) >= harness.blocks // 2, harness.parallel_blocks
+        # The coordinator's own share (0) and both worker processes (1, 2) executed transactions that were
+        # accepted; None counts re-executions and cross-group transactions.
+        executors = harness.executors[name]
+        assert all(executors[slot] > 0 for slot in (0, 1, 2)), executors
