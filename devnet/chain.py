@@ -42,6 +42,7 @@ from devnet.state import (
     Writes,
     apply_writes_to_account_db,
     flat_state_from_accounts,
+    update_state_root,
 )
 from devnet.store import NodeStore
 from devnet.trie import cache_decoded_trie_nodes, ordered_trie_root
@@ -347,7 +348,7 @@ class Chain:
                 self._truncate(int(payload))
             elif kind == "time":
                 self.time_offset = int(payload)
-        self.account_db.state_root = self.head.header.state_root
+        self.account_db = AccountDB(self.db, self.head.header.state_root)
 
     # -- blocks ----------------------------------------------------------------------------------------
     @property
@@ -510,11 +511,10 @@ class Chain:
         for pending, _reason in execution.invalid:
             self.pool.remove(pending)
         undo = self.flat.apply(execution.writes)
-        apply_writes_to_account_db(self.account_db, execution.writes)
         self.scheduler.block_committed(execution.writes)
         committed = time.perf_counter()
-        self.account_db.persist()
-        state_root = self.account_db.state_root
+        state_root = Hash32(update_state_root(self.db, self.account_db.state_root, execution.writes))
+        self.account_db = AccountDB(self.db, state_root)  # a fresh one: no cached account outlives the block
         rooted = time.perf_counter()
         self._last_commit_seconds = committed - started
         self._last_root_seconds = rooted - committed
@@ -642,7 +642,7 @@ class Chain:
         """Drop every block above `number` and return them (oldest first)."""
         with self.lock:
             dropped = self._truncate(number)
-            self.account_db.state_root = self.head.header.state_root
+            self.account_db = AccountDB(self.db, self.head.header.state_root)
             self.scheduler.state_replaced(self.flat)
             self._log_record(("rewind", number))
             for block in dropped:

@@ -16,10 +16,12 @@ folded into the balance the moment the same transaction reads that balance.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import rlp
 from eth.abc import AtomicDatabaseAPI, ExecutionContextAPI, MetaWitnessAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.db.account import AccountDB
@@ -28,6 +30,9 @@ from eth.typing import JournalDBCheckpoint
 from eth.vm.forks.prague.state import PragueState
 from eth_hash.auto import keccak
 from eth_typing import Address, Hash32
+from eth_utils import big_endian_to_int
+
+from devnet.trie import Change, nibbles, update_root
 
 # Read/write keys. One tuple per field, so that reading a contract's code never conflicts with a credit to
 # its balance, and reading one storage slot never conflicts with a write to another.
@@ -605,6 +610,54 @@ def apply_writes_to_account_db(account_db: AccountDB, writes: Writes) -> None:
                 account_db.set_storage(canonical, slot, value)
 
 
+def update_state_root(store: Any, root: bytes, writes: Writes) -> bytes:
+    """The state root after a block's net writes, the state and storage tries updated in one pass each
+    (`devnet.trie.update_root`); new trie nodes and new code go into `store`, where `AccountDB` reads them.
+
+    The same account records as `apply_writes_to_account_db` (which the equivalence tests hold to py-evm).
+    """
+    for code_hash, code in writes.codes.items():
+        if code_hash != EMPTY_SHA3:
+            store[code_hash] = code
+    changes: dict[bytes, Change] = {}
+    for address in writes.touched_addresses():
+        if writes.exists.get(address) is False:
+            changes[nibbles(keccak(address))] = b""
+        else:
+            changes[nibbles(keccak(address))] = functools.partial(_account_after, store, address, writes)
+    return update_root(store, root, changes)
+
+
+def _account_after(store: Any, address: bytes, writes: Writes, old: bytes | None) -> bytes:
+    storage_root: bytes
+    if old is None:
+        nonce, balance, storage_root, code_hash = 0, 0, BLANK_ROOT_HASH, EMPTY_SHA3
+    else:
+        fields = rlp.decode(old)
+        nonce, balance = big_endian_to_int(fields[0]), big_endian_to_int(fields[1])
+        storage_root, code_hash = fields[2], fields[3]
+    if address in writes.wiped:
+        storage_root = BLANK_ROOT_HASH
+    slots = writes.storage.get(address)
+    if slots:
+        storage_root = update_root(
+            store,
+            storage_root,
+            {
+                nibbles(keccak(slot.to_bytes(32, "big"))): rlp.encode(value) if value else b""
+                for slot, value in slots.items()
+            },
+        )
+    return rlp.encode(
+        [
+            writes.nonces.get(address, nonce),
+            writes.balances.get(address, balance) + writes.credits.get(address, 0),
+            storage_root,
+            writes.code_hashes.get(address, code_hash),
+        ]
+    )
+
+
 def flat_state_from_accounts(
     accounts: Iterable[tuple[bytes, AccountRecord, bytes, dict[int, int]]],
 ) -> FlatState:
@@ -634,5 +687,6 @@ __all__ = [
     "RecordingState",
     "Writes",
     "apply_writes_to_account_db",
+    "update_state_root",
     "flat_state_from_accounts",
 ]
