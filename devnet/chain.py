@@ -243,7 +243,7 @@ class Chain:
         self.next_timestamp: int | None = None
         self.snapshots: dict[int, Snapshot] = {}
         self._snapshot_ids = itertools.count(1)
-        self.listeners: list[Callable[[Block], None]] = []
+        self.listeners: list[Callable[[Block], None]] = []  # called with each new block, under the lock
         # Called with the blocks a rewind dropped (oldest first), inside the chain's lock, before any block
         # replaces them: log subscribers are told which logs were removed.
         self.rewind_listeners: list[Callable[[list[Block]], None]] = []
@@ -501,9 +501,11 @@ class Chain:
                 conflicts=execution.conflicts,
             )
             self.metrics.record(metrics)
+            # Under the lock, like the rewind listeners: a reorg cannot retract a block before it was
+            # announced (listeners only queue their notifications).
+            for listener in list(self.listeners):
+                listener(block)
         quiet_garbage_collector()
-        for listener in list(self.listeners):
-            listener(block)
         return block
 
     def _commit(self, context: BlockContext, execution: BlockExecution, extra_data: bytes) -> Block:
