@@ -123,4 +123,7 @@ def test_pro_rata_stablecoin_purchases_run_in_parallel_without_conflict(block_st
 def test_first_come_first_served_purchases_conflict_on_the_running_total(block_stm):
     _, metrics = _one_block_of_purchases(block_stm, hardCap=100 * ETHER)
     assert metrics["scheduler"] == "block-stm"
-    assert metrics["conflicts"] >= BUYERS // 2  # the running total serializes the block
+    # The running total serializes the block: nearly every purchase the worker process ran ahead read a total
+    # that an earlier purchase then changed. With 2 workers that is its share, about half the block;
+    # the coordinator's own share runs at the commit point and cannot conflict.
+    assert metrics["conflicts"] >= BUYERS * 2 // 5
