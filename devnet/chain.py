@@ -1,9 +1,9 @@
 """The coordinator's chain: blocks, receipts, the transaction pool, mining, time travel and reorgs.
 
-One `Chain` owns the state: a flat replica (what transactions execute against), py-evm's trie-backed
-`AccountDB` on the node store (state roots, and reads at past blocks), and the blocks. Blocks are built by
-the configured scheduler; every committed block's net writes go to the replica, to the trie, and to the
-worker replicas.
+One `Chain` owns the state: a flat replica (what transactions execute against), the state trie on the node
+store (updated once per block by `update_state_root`, read through py-evm's `AccountDB`, also at past
+blocks), and the blocks. Blocks are built by the configured scheduler; every committed block's net writes go
+to the replica, to the trie, and to the worker replicas.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from devnet.state import (
     AccountRecord,
     FlatState,
     Writes,
-    apply_writes_to_account_db,
     flat_state_from_accounts,
+    genesis_writes,
     update_state_root,
 )
 from devnet.store import NodeStore
@@ -273,18 +273,8 @@ class Chain:
     # -- genesis and persistence -----------------------------------------------------------------------
     def _genesis(self) -> None:
         self.flat = flat_state_from_accounts(self.config.alloc)
-        writes = Writes()
-        for address, record, code, storage in self.config.alloc:
-            writes.exists[address] = True
-            writes.balances[address] = record.balance
-            writes.nonces[address] = record.nonce
-            if record.code_hash != EMPTY_SHA3:
-                writes.code_hashes[address] = record.code_hash
-                writes.codes[record.code_hash] = code
-            if storage:
-                writes.storage[address] = dict(storage)
-        apply_writes_to_account_db(self.account_db, writes)
-        self.account_db.persist()
+        writes = genesis_writes(self.config.alloc)
+        self.account_db = AccountDB(self.db, Hash32(update_state_root(self.db, BLANK_ROOT_HASH, writes)))
         timestamp = self.config.genesis_timestamp or int(time.time())
         header = self._header(
             parent_hash=ZERO_HASH32,

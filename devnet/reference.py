@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth.abc import ExecutionContextAPI
-from eth.constants import BLANK_ROOT_HASH
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
+from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.state import PragueState
+from eth_typing import Address
 from eth_utils import ValidationError
 
 from devnet.execution import BlockContext
 from devnet.scheduler import PendingTx
-from devnet.state import AccountRecord, Writes, apply_writes_to_account_db
+from devnet.state import AccountRecord, Writes, genesis_writes
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,8 @@ class ReferenceReceipt:
 class ReferenceChain:
     def __init__(self, alloc: Sequence[tuple[bytes, AccountRecord, bytes, dict[int, int]]]) -> None:
         self.db = AtomicDB()
-        genesis = Writes()
-        for address, record, code, storage in alloc:
-            genesis.exists[address] = True
-            genesis.balances[address] = record.balance
-            genesis.nonces[address] = record.nonce
-            if code:
-                genesis.code_hashes[address] = record.code_hash
-                genesis.codes[record.code_hash] = code
-            if storage:
-                genesis.storage[address] = dict(storage)
         state = PragueState(self.db, _context_stub(), BLANK_ROOT_HASH)
-        apply_writes_to_account_db(state._account_db, genesis)  # type: ignore[arg-type]
+        apply_writes_to_account_db(state._account_db, genesis_writes(alloc))  # type: ignore[arg-type]
         state.persist()
         self.state_root = state.state_root
 
@@ -83,3 +75,35 @@ def _context_stub() -> ExecutionContextAPI:
     from devnet.execution import BlockContext
 
     return BlockContext(0, 0, b"\x00" * 20, 30_000_000, 0, 1, b"\x00" * 32, ()).execution_context()
+
+
+def apply_writes_to_account_db(account_db: AccountDB, writes: Writes) -> None:
+    """Apply a block's net writes to py-evm's trie-backed `AccountDB` (which then gives the state root).
+
+    Each touched account's record is written once (one RLP encoding), through the database's own
+    `_get_account`/`_set_account`, instead of one `set_*` call per field.
+    """
+    for address in writes.touched_addresses():
+        canonical = Address(address)
+        if writes.exists.get(address) is False:
+            account_db.delete_account(canonical)
+            continue
+        if address in writes.wiped:
+            account_db.delete_storage(canonical)
+        account = account_db._get_account(canonical)
+        code_hash = writes.code_hashes.get(address, account.code_hash)
+        if code_hash != account.code_hash and code_hash != EMPTY_SHA3:
+            code = writes.codes.get(code_hash)
+            if code is not None:
+                account_db._journaldb[code_hash] = code
+        balance = writes.balances.get(address, account.balance) + writes.credits.get(address, 0)
+        account_db._set_account(
+            canonical,
+            account.copy(
+                nonce=writes.nonces.get(address, account.nonce), balance=balance, code_hash=code_hash
+            ),
+        )
+        slots = writes.storage.get(address)
+        if slots:
+            for slot, value in slots.items():
+                account_db.set_storage(canonical, slot, value)

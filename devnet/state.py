@@ -578,43 +578,26 @@ class RecordingState(PragueState):
             super().delta_balance(address, delta)
 
 
-def apply_writes_to_account_db(account_db: AccountDB, writes: Writes) -> None:
-    """Apply a block's net writes to py-evm's trie-backed `AccountDB` (which then gives the state root).
-
-    Each touched account's record is written once (one RLP encoding), through the database's own
-    `_get_account`/`_set_account`, instead of one `set_*` call per field.
-    """
-    for address in writes.touched_addresses():
-        canonical = Address(address)
-        if writes.exists.get(address) is False:
-            account_db.delete_account(canonical)
-            continue
-        if address in writes.wiped:
-            account_db.delete_storage(canonical)
-        account = account_db._get_account(canonical)
-        code_hash = writes.code_hashes.get(address, account.code_hash)
-        if code_hash != account.code_hash and code_hash != EMPTY_SHA3:
-            code = writes.codes.get(code_hash)
-            if code is not None:
-                account_db._journaldb[code_hash] = code
-        balance = writes.balances.get(address, account.balance) + writes.credits.get(address, 0)
-        account_db._set_account(
-            canonical,
-            account.copy(
-                nonce=writes.nonces.get(address, account.nonce), balance=balance, code_hash=code_hash
-            ),
-        )
-        slots = writes.storage.get(address)
-        if slots:
-            for slot, value in slots.items():
-                account_db.set_storage(canonical, slot, value)
+def genesis_writes(accounts: Iterable[tuple[bytes, AccountRecord, bytes, dict[int, int]]]) -> Writes:
+    """Genesis or a loaded dump's (address, record, code, storage) rows as the writes that create them."""
+    writes = Writes()
+    for address, record, code, storage in accounts:
+        writes.exists[address] = True
+        writes.balances[address] = record.balance
+        writes.nonces[address] = record.nonce
+        if record.code_hash != EMPTY_SHA3:
+            writes.code_hashes[address] = record.code_hash
+            writes.codes[record.code_hash] = code
+        if storage:
+            writes.storage[address] = dict(storage)
+    return writes
 
 
 def update_state_root(store: Any, root: bytes, writes: Writes) -> bytes:
     """The state root after a block's net writes, the state and storage tries updated in one pass each
     (`devnet.trie.update_root`); new trie nodes and new code go into `store`, where `AccountDB` reads them.
 
-    The same account records as `apply_writes_to_account_db` (which the equivalence tests hold to py-evm).
+    The equivalence tests hold every root to stock py-evm's (`devnet.reference`).
     """
     for code_hash, code in writes.codes.items():
         if code_hash != EMPTY_SHA3:
@@ -686,7 +669,7 @@ __all__ = [
     "RecordingAccountDB",
     "RecordingState",
     "Writes",
-    "apply_writes_to_account_db",
+    "genesis_writes",
     "update_state_root",
     "flat_state_from_accounts",
 ]

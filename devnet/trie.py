@@ -20,6 +20,7 @@ from typing import Any
 import rlp
 from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
+from lru import LRU
 
 
 def _nibbles(key: bytes) -> bytes:
@@ -116,8 +117,9 @@ def nibbles(key: bytes) -> bytes:
     return _nibbles(key)
 
 
-_decoded: dict[bytes, Any] = {}
-DECODED_NODES_KEPT = 200_000
+# Decoded trie nodes by hash (a hash fixes its node), for update_root and for py-trie's reads alike. Entries
+# are never modified: update_root builds new lists, and py-trie gets copies.
+_decoded: LRU[bytes, Any] = LRU(200_000)
 
 
 def _load(store: Any, reference: Any) -> Any:
@@ -128,10 +130,7 @@ def _load(store: Any, reference: Any) -> Any:
         return None
     node = _decoded.get(reference)
     if node is None:
-        node = rlp.decode(store[reference])
-        if len(_decoded) >= DECODED_NODES_KEPT:
-            _decoded.clear()
-        _decoded[reference] = node  # never modified: updates build new lists
+        node = _decoded[reference] = rlp.decode(store[reference])
     return node
 
 
@@ -216,28 +215,27 @@ def _copy(node: Any) -> Any:
     return [_copy(item) if isinstance(item, list) else item for item in node]
 
 
-def cache_decoded_trie_nodes(size: int = 200_000) -> None:
-    """Serve py-trie's node reads from a cache of decoded nodes (a node's hash fixes its content).
+def cache_decoded_trie_nodes() -> None:
+    """Serve py-trie's node reads (`AccountDB` reading accounts and storage, at any block) from the decoded
+    nodes `update_root` keeps.
 
-    `HexaryTrie.get_node` RLP-decodes every node it walks through; updating a thousand accounts walks the
-    same upper nodes again and again. py-trie edits the nodes it gets in place, so each read is a copy.
+    `HexaryTrie.get_node` RLP-decodes every node it walks through, and reads walk the same upper nodes
+    again and again. py-trie edits the nodes it gets in place, so each read is a copy.
     """
-    from lru import LRU
     from trie.hexary import HexaryTrie
 
     if getattr(HexaryTrie, "_devnet_cached", False):
         return
     original = HexaryTrie.get_node
-    decoded: LRU[bytes, Any] = LRU(size)
 
     def get_node(self: HexaryTrie, node_hash: bytes) -> Any:
         if len(node_hash) != 32:
             return original(self, node_hash)
-        node = decoded.get(node_hash)
+        node = _decoded.get(node_hash)
         if node is None:
             node = original(self, node_hash)
             if isinstance(node, list):
-                decoded[node_hash] = _copy(node)
+                _decoded[node_hash] = _copy(node)
             return node
         return _copy(node)
 
