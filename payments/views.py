@@ -79,13 +79,9 @@ def commitment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The rest of the checkout and the commitment's page afterwards: sign, pay, follow the status."""
     commitment = _my_commitment(request, pk)
     payment = commitment.payments.all()[0]
-    provider = payment_provider()
     if commitment.signed_at and payment.status in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED) \
             and not payment.provider_id:
-        try:
-            payment = services.payment_create_outside_transaction(payment=payment, provider=provider)
-        except ProviderError:
-            messages.error(request, _("The payment provider did not answer; please try again in a moment."))
+        payment = payment_started(request, payment)
     context = _commitment_context(commitment, payment)
     if request.htmx and request.GET.get("status"):
         return render(request, "payments/_commitment_status.html", context)
@@ -140,6 +136,16 @@ def commitment_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     commitment = _my_commitment(request, pk)
     return render(request, "payments/commitment.html",
                   _commitment_context(commitment, commitment.payments.all()[0], sign_form=form), status=400)
+
+
+def payment_started(request: AuthenticatedRequest, payment: Payment) -> Payment:
+    """The payment created at the provider, so that the page can show its card form; when the provider does not
+    answer, the page says so and shows the payment as it was."""
+    try:
+        return services.payment_create_outside_transaction(payment=payment, provider=payment_provider())
+    except ProviderError:
+        messages.error(request, _("The payment provider did not answer; please try again in a moment."))
+        return payment
 
 
 def sandbox_pay(form: Any, payment: Payment, provider: PaymentProvider,

@@ -19,13 +19,12 @@ from django.views.decorators.http import require_POST
 from accounts.requests import AuthenticatedRequest
 from compliance.audit import Actor
 from config.forms import form_add_service_errors
-from payments import services, token_orders
+from payments import token_orders
 from payments.choices import TokenOrderState
 from payments.forms import CardForm, TokenOrderForm
 from payments.models import Payment, TokenOrder
 from payments.providers import payment_provider
-from payments.providers.base import ProviderError
-from payments.views import sandbox_pay
+from payments.views import payment_started, sandbox_pay
 from tokens import selectors as token_selectors
 from tokens.models import Sale
 from tokens.units import format_amount, tokens_for
@@ -93,10 +92,7 @@ def token_order_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     order = _my_order(request, pk)
     payment = _payment(order)
     if payment is not None and order.state == TokenOrderState.PENDING_PAYMENT and not payment.provider_id:
-        try:
-            payment = services.payment_create_outside_transaction(payment=payment, provider=payment_provider())
-        except ProviderError:
-            messages.error(request, _("The payment provider did not answer; please try again in a moment."))
+        payment = payment_started(request, payment)
     context = _order_context(order, payment)
     if request.htmx and request.GET.get("status"):
         return render(request, "payments/_token_order_status.html", context)
