@@ -117,7 +117,8 @@ class TokenOrder(models.Model):
 
 
 class Payment(models.Model):
-    """One attempt to collect a commitment's money, or a card order of tokens' (exactly one of the two). `key` is
+    """One attempt to collect a commitment's money, a card order of tokens', or a priced token warrant's exercise
+    price (exactly one of the three). `key` is
     ours (the provider's idempotency key and metadata), so a payment created at the provider by a worker that
     died before saving its id is still found."""
 
@@ -125,6 +126,8 @@ class Payment(models.Model):
                                    related_name="payments")
     token_order = models.ForeignKey(TokenOrder, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="payments")
+    allocation = models.ForeignKey("tokens.TokenAllocation", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="payments", help_text="A priced token warrant's exercise.")
     key = models.CharField(max_length=40, unique=True)
     provider = models.CharField(max_length=20)
     provider_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (unique once known; NULLs may repeat)
@@ -146,8 +149,9 @@ class Payment(models.Model):
             models.UniqueConstraint(fields=["provider", "provider_id"], name="payments_payment_provider_id_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_payment_positive"),
             models.CheckConstraint(
-                condition=Q(commitment__isnull=False, token_order__isnull=True)
-                | Q(commitment__isnull=True, token_order__isnull=False),
+                condition=Q(commitment__isnull=False, token_order__isnull=True, allocation__isnull=True)
+                | Q(commitment__isnull=True, token_order__isnull=False, allocation__isnull=True)
+                | Q(commitment__isnull=True, token_order__isnull=True, allocation__isnull=False),
                 name="payments_payment_for_one_thing"),
         ]
 
@@ -177,20 +181,26 @@ class Payment(models.Model):
     def for_commitment(self) -> Commitment:
         """The commitment this payment collects, for the code that only ever sees commitments' payments."""
         if self.commitment is None:
-            raise ValueError(f"{self.key} pays for a token order, not a commitment")
+            raise ValueError(f"{self.key} does not pay for a commitment")
         return self.commitment
 
     @property
     def commitment_pk(self) -> int:
         if self.commitment_id is None:
-            raise ValueError(f"{self.key} pays for a token order, not a commitment")
+            raise ValueError(f"{self.key} does not pay for a commitment")
         return int(self.commitment_id)
 
     @property
     def token_order_pk(self) -> int:
         if self.token_order_id is None:
-            raise ValueError(f"{self.key} pays for a commitment, not a token order")
+            raise ValueError(f"{self.key} does not pay for a token order")
         return int(self.token_order_id)
+
+    @property
+    def allocation_pk(self) -> int:
+        if self.allocation_id is None:
+            raise ValueError(f"{self.key} does not pay for a token warrant's exercise")
+        return int(self.allocation_id)
 
 
 class Refund(models.Model):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,7 +43,7 @@ from compliance.services import audit_record
 from equity import services as equity_services
 from equity.choices import InvestmentSource, InvestmentState, RoundState
 from equity.models import Investment, Round, Stakeholder
-from payments import rules, token_orders
+from payments import rules, token_orders, warrant_exercises
 from payments.choices import DocumentKind, EscrowEntryKind, PaymentStatus, RefundReason, RefundStatus
 from payments.models import (
     Commitment,
@@ -228,10 +229,12 @@ def payment_create_outside_transaction(*, payment: Payment, provider: PaymentPro
         raise RuntimeError("payment_create_outside_transaction must not run inside a database transaction")
     if payment.provider_id:
         return payment
-    if payment.commitment is None:
+    if payment.token_order_id is not None:
         metadata, description, group = token_orders.token_payment_metadata(payment)
+    elif payment.allocation_id is not None:
+        metadata, description, group = warrant_exercises.exercise_payment_metadata(payment)
     else:
-        round = payment.commitment.investment.round
+        round = payment.for_commitment.investment.round
         metadata = {"payment": payment.key, "commitment": str(payment.commitment_id), "round": str(round.pk)}
         description, group = f"{round.company.legal_name}: {round.name}", escrow_account(round)
     data = provider.payment_create(
@@ -316,6 +319,11 @@ def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime
         payment, order = token_orders.payment_locked(found)
         _provider_id_keep(payment, data)
         return token_orders.payment_applied(payment=payment, order=order, data=data, provider=provider, now=now)
+    if found.allocation_id is not None:
+        payment, allocation = warrant_exercises.payment_locked(found)
+        _provider_id_keep(payment, data)
+        return warrant_exercises.payment_applied(payment=payment, allocation=allocation, data=data, provider=provider,
+                                                 now=now)
     payment, investment = _payment_locked(found)
     _provider_id_keep(payment, data)
     commitment = Commitment.objects.select_related("investment__round", "ledger_record").get(pk=payment.commitment_pk)
@@ -403,7 +411,13 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
     if found is None:
         return None
     if found.token_order_id is not None:
-        return _token_order_dispute(found, data, now)
+        payment, order = token_orders.payment_locked(found)
+        return _dispute_on_tokens(payment, data, order.sale.token.company_id,
+                                  lambda: token_orders.disputed(order=order, reason=data.reason, now=now))
+    if found.allocation_id is not None:
+        payment, allocation = warrant_exercises.payment_locked(found)
+        return _dispute_on_tokens(payment, data, allocation.token.company_id,
+                                  lambda: warrant_exercises.disputed(allocation=allocation))
     investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_pk)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     dispute, created = Dispute.objects.get_or_create(
@@ -434,17 +448,18 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
     return dispute
 
 
-def _token_order_dispute(found: Payment, data: DisputeData, now: datetime) -> Dispute:
-    payment, order = token_orders.payment_locked(found)
+def _dispute_on_tokens(payment: Payment, data: DisputeData, company_id: int,
+                       disputed: Callable[[], dict[str, str] | None]) -> Dispute:
+    """A dispute on a payment for tokens (a card order, a warrant's exercise); the caller holds the locks of the
+    payment and of what it paid for. Recorded once: `disputed` runs and is audited the first time."""
     dispute, created = Dispute.objects.get_or_create(
         provider_id=data.provider_id,
         defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
                   "status": data.status})
     if created:
-        token_orders.disputed(order=order, reason=data.reason, now=now)
-        audit_record(actor=Actor.system(), action="payments.dispute", target=payment,
-                     company_id=order.sale.token.company_id,
-                     changes={"reason": data.reason, "amount": str(data.amount)})
+        changes = {"reason": data.reason, "amount": str(data.amount), **(disputed() or {})}
+        audit_record(actor=Actor.system(), action="payments.dispute", target=payment, company_id=company_id,
+                     changes=changes)
     elif dispute.status != data.status:
         dispute.status = data.status
         dispute.save(update_fields=["status"])

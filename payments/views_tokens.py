@@ -1,6 +1,6 @@
-"""Buying tokens by card in the browser: the checkout (amount and wallet, within what the investor may buy), the
+"""Paying for tokens by card in the browser: the checkout (amount and wallet, within what the investor may buy), the
 order's page (pay with the sandbox's test card or Stripe's Payment Element, then follow the purchase on-chain),
-and cancelling an order not paid for yet."""
+cancelling an order not paid for yet, and paying a priced token warrant's exercise price."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,14 +20,15 @@ from django.views.decorators.http import require_POST
 from accounts.requests import AuthenticatedRequest
 from compliance.audit import Actor
 from config.forms import form_add_service_errors
-from payments import token_orders
+from payments import token_orders, warrant_exercises
 from payments.choices import TokenOrderState
 from payments.forms import CardForm, TokenOrderForm
 from payments.models import Payment, TokenOrder
 from payments.providers import payment_provider
 from payments.views import payment_started, sandbox_pay
 from tokens import selectors as token_selectors
-from tokens.models import Sale
+from tokens.choices import AllocationState
+from tokens.models import Sale, TokenAllocation
 from tokens.units import format_amount, tokens_for
 
 
@@ -133,3 +135,70 @@ def token_order_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Your order is cancelled; nothing was charged."))
     return redirect("payments:token_order", pk=pk)
+
+
+# --- a priced token warrant's exercise ----------------------------------------------------------------------------
+
+
+def _my_allocation(request: AuthenticatedRequest, pk: int) -> TokenAllocation:
+    return get_object_or_404(TokenAllocation.objects.filter(Q(user=request.user) | Q(stakeholder__user=request.user))
+                             .exclude(exercise_price=None).select_related("token__company", "warrant__investment__round")
+                             .distinct(), pk=pk)
+
+
+def _exercise_context(allocation: TokenAllocation, payment: Payment | None, **forms: Any) -> dict[str, Any]:
+    token = allocation.token
+    return {
+        "allocation": allocation, "warrant": allocation.warrant, "token": token, "company": token.company,
+        "payment": payment, "tokens": format_amount(int(allocation.amount), token.decimals, token.symbol),
+        "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "card_form": forms.get("card_form") or CardForm(),
+        "unpaid": allocation.state == AllocationState.UNPAID,
+    }
+
+
+@login_required
+@require_POST
+def warrant_exercise_start(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The portfolio's "Pay to exercise": the payment written (or the open one found), then its page."""
+    allocation = _my_allocation(request, pk)
+    try:
+        warrant_exercises.exercise_start(actor=Actor.from_request(request), allocation=allocation,
+                                         provider=payment_provider())
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("payments:warrant_exercise", pk=pk)
+
+
+@login_required
+def warrant_exercise(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    allocation = _my_allocation(request, pk)
+    payment = allocation.payments.order_by("-pk").first()
+    if payment is not None and allocation.state == AllocationState.UNPAID and not payment.provider_id:
+        payment = payment_started(request, payment)
+    return render(request, "payments/warrant_exercise.html", _exercise_context(allocation, payment))
+
+
+@login_required
+@require_POST
+def warrant_exercise_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The sandbox's card form (in production the browser confirms the payment with Stripe.js)."""
+    from payments.providers.sandbox import SandboxProvider
+
+    allocation = _my_allocation(request, pk)
+    provider = payment_provider()
+    if not isinstance(provider, SandboxProvider):
+        raise Http404
+    form = CardForm(request.POST)
+    payment = allocation.payments.filter(status__in=warrant_exercises.OPEN).order_by("-pk").first()
+    if payment is None or allocation.state != AllocationState.UNPAID:
+        form.add_error(None, _("These tokens are not waiting for a payment."))
+    elif form.is_valid() and sandbox_pay(
+            form, payment, provider, lambda provider_id: provider.confirm_card(provider_id,
+                                                                                number=form.cleaned_data["number"])):
+        return redirect("payments:warrant_exercise", pk=pk)
+    allocation.refresh_from_db()
+    return render(request, "payments/warrant_exercise.html",
+                  _exercise_context(allocation, allocation.payments.order_by("-pk").first(), card_form=form),
+                  status=400)

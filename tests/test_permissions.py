@@ -295,6 +295,16 @@ def cast_allocation(cast: Any) -> Any:
                                                            "state": "claimable"})[0]
 
 
+def cast_priced_allocation(cast: Any) -> Any:
+    """A converted priced token warrant of the investor, waiting for its exercise price, made once per test."""
+    from tokens.models import TokenAllocation
+
+    return TokenAllocation.objects.get_or_create(token=cast_token(cast), kind="investor", user=cast.investor,
+                                                 label="Priced token warrant",
+                                                 defaults={"amount": 10**18, "state": "unpaid",
+                                                           "exercise_price": "25.00"})[0]
+
+
 TOKEN_POST = {"name": "Lumen", "symbol": "LUMEN", "supply_cap": "100000000", "decimals": "18",
               "admin_address": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "investor_pool": "0"}
 
@@ -619,6 +629,17 @@ RULES = [
          lambda c: f"/portfolio/token-orders/{cast_token_order(c).pk}/cancel/", own_page(ok=302)),
     Rule("payments:token_allocation_claim", "post", lambda c: f"/portfolio/tokens/{cast_allocation(c).pk}/claim/",
          own_page(ok=302), data=lambda c, r: {"wallet": c.investor.wallets.get(address=investor_wallet(c)).pk}),
+    # A priced warrant's exercise: the holder's alone. Its page, starting the payment (written, then its page), and
+    # the sandbox's card form (a number that is no card: 400, nothing charged). The API refuses a free allocation.
+    Rule("payments:warrant_exercise", "get", lambda c: f"/portfolio/tokens/{cast_priced_allocation(c).pk}/exercise/",
+         own_page()),
+    Rule("payments:warrant_exercise_start", "post",
+         lambda c: f"/portfolio/tokens/{cast_priced_allocation(c).pk}/exercise/start/", own_page(ok=302)),
+    Rule("payments:warrant_exercise_pay", "post",
+         lambda c: f"/portfolio/tokens/{cast_priced_allocation(c).pk}/exercise/pay/", own_page(ok=400),
+         data=lambda c, r: {"number": "1234"}),
+    Rule("api-warrant-exercise", "post", lambda c: f"/api/v1/token-allocations/{cast_allocation(c).pk}/exercise/",
+         own(ok=400)),
 ]
 
 # Routes that belong to libraries (allauth's accounts pages, Django admin, the language switch): their own

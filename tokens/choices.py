@@ -89,6 +89,7 @@ class AllocationState(models.TextChoices):
     PLANNED = "planned", _("Planned")
     DEPLOYING = "deploying", _("Deploying")
     VESTING = "vesting", _("Vesting")  # the vesting wallet holds the tokens
+    UNPAID = "unpaid", _("Awaiting payment")  # a converted priced warrant: the holder pays before claiming
     CLAIMABLE = "claimable", _("Claimable")  # a converted warrant waiting for the holder's verified wallet
     DELIVERED = "delivered", _("Delivered")
     CANCELLED = "cancelled", _("Cancelled")

@@ -422,6 +422,10 @@ class TokenAllocation(models.Model):
     released = Uint256Field(default=0)
     warrant = models.OneToOneField(TokenWarrant, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="allocation")
+    exercise_price = models.DecimalField(
+        _("exercise price"), max_digits=20, decimal_places=2, null=True, blank=True,
+        help_text="What the holder of a priced warrant pays (in the warrant's currency) before claiming: the tokens "
+                  "times the price per token, rounded up to the cent. Empty when free.")
     state = models.CharField(_("state"), max_length=10, choices=AllocationState.choices,
                              default=AllocationState.PLANNED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -431,6 +435,8 @@ class TokenAllocation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="tokens_allocation_positive"),
             models.CheckConstraint(condition=Q(released__lte=models.F("amount")), name="tokens_allocation_released"),
+            models.CheckConstraint(condition=Q(exercise_price__isnull=True) | Q(exercise_price__gt=0),
+                                   name="tokens_allocation_exercise_price"),
             _address_check("beneficiary_address", "tokens_allocation_beneficiary_format"),
             _address_check("vesting_address", "tokens_allocation_vesting_format"),
         ]

@@ -39,7 +39,7 @@ SALE_FIELDS = ("name", "state", "payment_asset", "payment_token_address", "payme
                "deploy_block", "accepted_total", "tokens_for_sale")
 WARRANT_FIELDS = ("kind", "token_amount", "price_per_token", "currency", "state", "converted_at")
 ALLOCATION_FIELDS = ("kind", "label", "beneficiary_address", "amount", "vesting_start", "cliff", "duration",
-                     "vesting_address", "released", "state")
+                     "vesting_address", "released", "exercise_price", "state")
 UINT_FIELDS = {"supply_cap", "investor_pool", "distributor_ceiling", "price", "soft_cap", "hard_cap",
                "min_per_investor", "max_per_investor", "accepted_total", "tokens_for_sale", "token_amount", "amount",
                "released"}
@@ -77,7 +77,7 @@ def _in(name: str, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(_("whole seconds"))
         return timedelta(seconds=value)
-    if name == "price_per_token":
+    if name in ("price_per_token", "exercise_price"):
         return Decimal(str(value))
     return value
 

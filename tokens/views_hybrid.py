@@ -72,7 +72,7 @@ def _page(request: AuthenticatedRequest, slug: str, pk: int, *, warrant_form: Fo
     launched = token.deploy_status == DeployStatus.DEPLOYED
     context = page_context(
         membership, token=token, warrant_rows=rows, vesting_rows=vesting, launched=launched,
-        can_convert=launched and any(w.price_per_token in (None, 0) for w in outstanding),
+        can_convert=launched and bool(outstanding),
         can_deploy_vesting=launched and any(r.allocation.state == AllocationState.PLANNED for r in vesting),
         warrant_form=warrant_form or WarrantForm(token=token, prefix="warrant"),
         allocation_form=allocation_form or AllocationForm(token=token, prefix="allocation"))

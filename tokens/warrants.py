@@ -6,14 +6,17 @@ warrant's tokens are the holder's fully diluted ownership of that day times the 
 down (`tokens.hybrid`). Claiming writes one outbox intent, `allocation.distribute` (the token's `distribute(wallet,
 amount)` signed by the platform's distributor key); the allocation is delivered when it confirms.
 
-Not done yet: a warrant with a price per token. Its holder must pay before the tokens are theirs, and Tranche has
-no payment flow for it, so conversion leaves priced warrants outstanding and says so (`WarrantConversion.waiting`).
+A priced warrant converts the same way into an allocation awaiting payment: its exercise price is the tokens times
+the price per whole token, rounded up to the cent (`exercise_price`), and the holder pays it by card
+(`payments.warrant_exercises`) before the tokens can be claimed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -139,7 +142,20 @@ def company_token(company: Company) -> Token | None:
 class WarrantConversion:
     allocations: list[TokenAllocation] = field(default_factory=list)
     nothing: list[TokenWarrant] = field(default_factory=list)  # pro-rata of a holder who owns nothing: 0 tokens
-    waiting: list[TokenWarrant] = field(default_factory=list)  # priced: left outstanding until paying is built
+
+    @property
+    def waiting(self) -> list[TokenWarrant]:
+        """The priced warrants whose allocations wait for their holders' payment."""
+        return [a.warrant for a in self.allocations if a.state == AllocationState.UNPAID and a.warrant is not None]
+
+
+def exercise_price(*, tokens: int, decimals: int, price_per_token: Decimal | None) -> Decimal | None:
+    """What `tokens` base units cost at `price_per_token` a whole token, rounded up to the cent so that the company
+    never receives less than its stated price; None when the warrant is free."""
+    if not price_per_token:
+        return None
+    cents = math.ceil(Fraction(tokens) * Fraction(price_per_token) * 100 / 10**decimals)  # exact, any size
+    return Decimal(cents).scaleb(-2)
 
 
 def warrants_convert(*, actor: Actor, token: Token) -> WarrantConversion:
@@ -155,8 +171,8 @@ def warrants_convert_at_launch(token_id: int) -> WarrantConversion:
 
 @transaction.atomic
 def _convert(*, actor: Actor, token_id: int) -> WarrantConversion:
-    """At launch: every outstanding free warrant of the token's company becomes a claimable investor allocation.
-    Priced warrants stay outstanding (see the module's docstring). Converting twice converts nothing more."""
+    """At launch: every outstanding warrant of the token's company becomes an investor allocation, claimable when
+    free, awaiting its exercise price when priced. Converting twice converts nothing more."""
     token = Token.objects.select_for_update().select_related("company").get(pk=token_id)
     if token.deploy_status != DeployStatus.DEPLOYED or not token.address:
         raise ValidationError(_("Token warrants convert at launch: deploy the token first."))
@@ -164,29 +180,28 @@ def _convert(*, actor: Actor, token_id: int) -> WarrantConversion:
                                                                     state=WarrantState.OUTSTANDING)
                     .select_related("stakeholder").order_by("pk"))
     result = WarrantConversion()
-    free: list[TokenWarrant] = []
-    for warrant in warrants:
-        (result.waiting if warrant.price_per_token not in (None, Decimal(0)) else free).append(warrant)
-    tokens = warrant_tokens_now(company=token.company, pool=int(token.investor_pool), warrants=free)
+    tokens = warrant_tokens_now(company=token.company, pool=int(token.investor_pool), warrants=warrants)
     now = timezone.now()
-    for warrant in free:
+    for warrant in warrants:
         amount = tokens[warrant.pk]
         warrant.state, warrant.converted_at = WarrantState.CONVERTED, now
         warrant.save(update_fields=["state", "converted_at"])
         if amount == 0:
             result.nothing.append(warrant)
             continue
+        price = exercise_price(tokens=amount, decimals=token.decimals, price_per_token=warrant.price_per_token)
         allocation = TokenAllocation(
             token=token, kind=AllocationKind.INVESTOR, label=_("Token warrant of %(name)s") % {
                 "name": warrant.stakeholder.name},
             stakeholder=warrant.stakeholder, user=warrant.stakeholder.user, amount=amount, warrant=warrant,
-            state=AllocationState.CLAIMABLE)
+            exercise_price=price, state=AllocationState.CLAIMABLE if price is None else AllocationState.UNPAID)
         allocation.full_clean()
         allocation.save()
         result.allocations.append(allocation)
     audit_record(actor=actor, action="tokens.warrants_convert", target=token, company_id=token.company_id, changes={
         "converted": {str(a.warrant_id): str(a.amount) for a in result.allocations},
-        "to_nothing": [w.pk for w in result.nothing], "waiting_for_payment": [w.pk for w in result.waiting],
+        "to_nothing": [w.pk for w in result.nothing], "waiting_for_payment": {
+            str(a.warrant_id): str(a.exercise_price) for a in result.allocations if a.exercise_price is not None},
         "investor_pool": str(token.investor_pool)})
     return result
 
@@ -221,16 +236,23 @@ def check_within_ceiling(token: Token, amount: int) -> None:
             "ceiling": f"{ceiling:,}", "already": f"{already:,}", "amount": f"{amount:,}"})
 
 
+def allocation_holder_id(allocation: TokenAllocation) -> int | None:
+    """The user who holds a converted warrant's tokens: the allocation's, else its stakeholder's."""
+    return allocation.user_id or (allocation.stakeholder.user_id if allocation.stakeholder else None)
+
+
 @transaction.atomic
 def allocation_claim(*, actor: Actor, allocation: TokenAllocation, wallet: Wallet) -> TokenAllocation:
     """The holder claims a converted warrant's tokens into one of their verified wallets."""
     # The token first, as conversion and deployment lock it: its row serialises every claim against the ceiling.
     token = Token.objects.select_for_update().get(pk=allocation.token_id)
-    allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("stakeholder").get(
+    allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("stakeholder", "warrant").get(
         pk=allocation.pk)
-    holder = allocation.user_id or (allocation.stakeholder.user_id if allocation.stakeholder else None)
-    if actor.user is None or holder != actor.user.pk:
+    if actor.user is None or allocation_holder_id(allocation) != actor.user.pk:
         raise PermissionDenied(_("Only the holder of these tokens can claim them."))
+    if allocation.state == AllocationState.UNPAID:
+        raise ValidationError(_("Pay the exercise price (%(price)s %(currency)s) first.") % {
+            "price": allocation.exercise_price, "currency": allocation.warrant.currency if allocation.warrant else ""})
     if allocation.state != AllocationState.CLAIMABLE:
         raise ValidationError(_("These tokens are not waiting to be claimed (%(state)s).") % {
             "state": allocation.get_state_display()})

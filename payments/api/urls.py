@@ -13,6 +13,7 @@ urlpatterns = [
     path("commitments/<int:pk>/pay/", views.CommitmentPay.as_view(), name="api-commitment-pay"),
     path("commitments/<int:pk>/payments/", views.CommitmentPaymentList.as_view(), name="api-commitment-payments"),
     path("commitments/<int:pk>/refunds/", views.CommitmentRefundList.as_view(), name="api-commitment-refunds"),
+    path("token-allocations/<int:pk>/exercise/", views.WarrantExercise.as_view(), name="api-warrant-exercise"),
     # Documents: the investor's, and the company team's
     path("commitments/<int:pk>/documents/", views.CommitmentDocumentList.as_view(), name="api-commitment-documents"),
     path("commitments/<int:pk>/documents/<str:kind>/", views.CommitmentDocumentDownload.as_view(),

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -39,7 +39,7 @@ from companies.permissions import company_membership_required
 from compliance.audit import Actor
 from equity.choices import InvestmentState, RoundState
 from equity.models import Round
-from payments import selectors, services
+from payments import selectors, services, warrant_exercises
 from payments.api.serializers import (
     CommitmentCreateInput,
     CommitmentDetailOutput,
@@ -48,6 +48,7 @@ from payments.api.serializers import (
     CommitmentSignInput,
     DocumentOutput,
     PaymentOutput,
+    PaymentToConfirm,
     RefundOutput,
     RoundCommitmentOutput,
     WebhookReceipt,
@@ -59,6 +60,7 @@ from payments.models import Commitment, Document, Payment, Refund
 from payments.providers import payment_provider
 from payments.providers.base import InvalidSignature, ProviderError
 from payments.providers.sandbox import SandboxProvider
+from tokens.models import TokenAllocation
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +220,28 @@ class CommitmentPay(APIView):
             raise serializers.ValidationError({field: [str(error)]}) from error
         services.payment_apply(data=answer, provider=provider)
         return Response(_detail(request, pk))
+
+
+class WarrantExercise(APIView):
+    @extend_schema(
+        request=None, responses={201: PaymentToConfirm}, tags=INVESTOR, operation_id="token_warrant_exercise",
+        summary="Pay a priced token warrant's exercise price",
+        description="For a converted priced warrant awaiting payment (`state` `unpaid` in the token allocations): "
+                    "writes the payment of its `exercise_price` (or finds the one still open) and asks the payment "
+                    "provider for it. Confirm it with Stripe.js and the `client_secret`; once it succeeds the "
+                    "allocation is `claimable`.")
+    def post(self, request: AuthenticatedAPIRequest, pk: int) -> Response:
+        # Another person's allocation does not exist for them (404), as another's commitment.
+        allocation = get_object_or_404(TokenAllocation.objects.filter(
+            Q(user=request.user) | Q(stakeholder__user=request.user)).distinct(), pk=pk)
+        payment = warrant_exercises.exercise_start(actor=Actor.from_request(request), allocation=allocation,
+                                                   provider=payment_provider())
+        try:
+            payment = services.payment_create_outside_transaction(payment=payment,
+                                                                  provider=payment_provider(payment.provider))
+        except ProviderError:
+            logger.exception("The payment provider did not create payment %s", payment.key)
+        return Response(PaymentToConfirm(payment).data, status=status.HTTP_201_CREATED)
 
 
 class CommitmentPaymentList(APIView):

@@ -33,8 +33,8 @@ SALE_ADDRESS = "0x" + "5a" * 20
 
 @pytest.fixture
 def hybrid(lumen: Any) -> Any:  # noqa: F811
-    """Lumen launched: a sale, a pro-rata warrant converted, a priced one still outstanding, team and treasury
-    allocations (one of them vesting in its wallet)."""
+    """Lumen launched: a sale, two warrants converted (pro-rata, and a priced one awaiting its exercise price), team
+    and treasury allocations (one of them vesting in its wallet)."""
     sale_for(lumen.actor, lumen.token, starts_at=timezone.now() + timedelta(days=2))
     warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.fund, kind="pro_rata")
     warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.hannah, kind="fixed",
@@ -78,12 +78,13 @@ def test_the_sidecar_carries_tokens_sales_warrants_and_allocations(hybrid: Any) 
     assert (pro_rata["stakeholder_id"], pro_rata["kind"], pro_rata["state"], pro_rata["token_amount"]) == (
         fund_id, "pro_rata", "converted", None)
     assert (priced["price_per_token"], priced["token_amount"], priced["state"]) == (
-        "0.025", str(50_000 * UNIT), "outstanding")
-    team, treasury, converted = sidecar["allocations"]
+        "0.025", str(50_000 * UNIT), "converted")
+    team, treasury, converted, to_pay = sidecar["allocations"]
     assert (team["kind"], team["cliff"], team["duration"], team["vesting_start"], team["released"]) == (
         "team", 365 * 86400, 1460 * 86400, "2026-01-01T00:00:00Z", str(10 * UNIT))
-    assert (treasury["stakeholder_id"], converted["warrant_id"], converted["amount"]) == (
-        None, pro_rata["id"], "1818181818181818181818181")
+    assert (treasury["stakeholder_id"], converted["warrant_id"], converted["amount"], converted["exercise_price"]) == (
+        None, pro_rata["id"], "1818181818181818181818181", None)
+    assert (to_pay["warrant_id"], to_pay["state"], to_pay["exercise_price"]) == (priced["id"], "unpaid", "1250")
 
 
 def test_export_import_export_loses_nothing(hybrid: Any) -> None:
@@ -92,15 +93,16 @@ def test_export_import_export_loses_nothing(hybrid: Any) -> None:
     _free_the_addresses(hybrid.company)
     copy = _empty_company(hybrid.owner)
     result = ocf_services.ocf_zip_import(actor=hybrid.actor, company=copy, data=data)
-    assert any("1 tokens, 1 sales, 2 token warrants and 3 token allocations" in note for note in result.notes)
+    assert any("1 tokens, 1 sales, 2 token warrants and 4 token allocations" in note for note in result.notes)
     assert not any("ignored" in note for note in result.notes)
     second = ocf_selectors.ocf_files(company=copy)
     assert _comparable(second) == _comparable(first)
     assert second[SIDECAR_NAME] == first[SIDECAR_NAME]
     token = Token.objects.get(company=copy)
     assert (token.address, token.deploy_status) == ("0x" + "7a" * 20, "deployed")
-    allocation = TokenAllocation.objects.get(token=token, kind="investor")
+    allocation = TokenAllocation.objects.get(token=token, kind="investor", exercise_price=None)
     assert allocation.warrant.stakeholder == Stakeholder.objects.get(company=copy, name="Seed Fund")
+    assert TokenAllocation.objects.get(token=token, state="unpaid").exercise_price == Decimal("1250.00")
     assert set(WatchedContract.objects.filter(token=token).values_list("kind", flat=True)) == {"token", "vesting"}
 
 

@@ -165,16 +165,42 @@ def test_conversion_at_launch_gives_exact_pro_rata_and_fixed_allocations(lumen: 
     assert by_warrant[pro_rata.pk].amount == 1_818_181_818_181_818_181_818_181
     assert by_warrant[pro_rata.pk].user == lumen.fund_user
     assert by_warrant[fixed.pk].amount == 250_000 * UNIT
-    assert {a.state for a in result.allocations} == {AllocationState.CLAIMABLE}
+    assert {a.state for a in result.allocations if a.warrant_id != priced.pk} == {AllocationState.CLAIMABLE}
     assert {a.kind for a in result.allocations} == {"investor"}
     assert [w.pk for w in result.nothing] == [nothing.pk]
+    # The priced warrant converts too, into tokens that wait for its exercise price: 1 token at $0.10.
     assert [w.pk for w in result.waiting] == [priced.pk]
-    priced.refresh_from_db()
-    assert priced.state == WarrantState.OUTSTANDING
-    assert TokenWarrant.objects.filter(state=WarrantState.CONVERTED).count() == 3
+    assert (by_warrant[priced.pk].state, by_warrant[priced.pk].exercise_price) == (AllocationState.UNPAID,
+                                                                                   Decimal("0.10"))
+    assert by_warrant[fixed.pk].exercise_price is None
+    assert TokenWarrant.objects.filter(state=WarrantState.CONVERTED).count() == 4
     again = warrants.warrants_convert(actor=lumen.actor, token=lumen.token)
     assert again.allocations == []
-    assert TokenAllocation.objects.count() == 2
+    assert TokenAllocation.objects.count() == 3
+
+
+def test_the_exercise_price_is_rounded_up_to_the_cent_exactly() -> None:
+    price = warrants.exercise_price
+    assert price(tokens=UNIT, decimals=18, price_per_token=Decimal("0.10")) == Decimal("0.10")
+    assert price(tokens=UNIT // 3, decimals=18, price_per_token=Decimal("0.10")) == Decimal("0.04")  # 0.0333…
+    assert price(tokens=1, decimals=18, price_per_token=Decimal("1")) == Decimal("0.01")  # never free by rounding
+    # Beyond a Decimal context's 28 digits: 10^30 base units at 0.0000000001 a token are exactly $100.
+    assert price(tokens=10**30, decimals=18, price_per_token=Decimal("0.0000000001")) == Decimal("100.00")
+    assert price(tokens=10**30 + 1, decimals=18, price_per_token=Decimal("0.0000000001")) == Decimal("100.01")
+    assert price(tokens=UNIT, decimals=18, price_per_token=Decimal(0)) is None
+    assert price(tokens=UNIT, decimals=18, price_per_token=None) is None
+
+
+def test_an_unpaid_priced_warrant_cannot_be_claimed(lumen: Any) -> None:
+    warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.fund, kind="fixed",
+                           token_amount=5 * UNIT, price_per_token=Decimal("2.5"))
+    launch(lumen.token)
+    allocation = warrants.warrants_convert(actor=lumen.actor, token=lumen.token).allocations[0]
+    assert allocation.exercise_price == Decimal("12.50")
+    with pytest.raises(ValidationError, match=r"Pay the exercise price \(12.50 USD\) first"):
+        warrants.allocation_claim(actor=Actor(user=lumen.fund_user), allocation=allocation,
+                                  wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
+    assert not ChainIntent.objects.filter(purpose="allocation.distribute").exists()
 
 
 def test_the_holder_claims_with_a_verified_wallet_and_nobody_else_can(lumen: Any) -> None:

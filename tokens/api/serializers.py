@@ -112,7 +112,7 @@ class AllocationOutput(serializers.ModelSerializer):
     class Meta:
         model = TokenAllocation
         fields = ["id", "token", "kind", "label", "stakeholder", "beneficiary_address", "amount", "vesting_start",
-                  "cliff", "duration", "vesting_address", "released", "warrant", "state", "vesting"]
+                  "cliff", "duration", "vesting_address", "released", "warrant", "exercise_price", "state", "vesting"]
 
     @extend_schema_field(VestingOutput(allow_null=True))
     def get_vesting(self, allocation: TokenAllocation) -> dict[str, str] | None:
@@ -144,7 +144,8 @@ class WarrantConversionOutput(serializers.Serializer):
     allocations = AllocationOutput(many=True)
     converted_to_nothing = serializers.ListField(child=serializers.IntegerField())
     waiting_for_payment = serializers.ListField(child=serializers.IntegerField(),
-                                                help_text="Priced warrants: left outstanding (no payment flow yet).")
+                                                help_text="Priced warrants: converted into allocations that wait for their "
+                                                          "holders to pay the exercise price.")
 
 
 class CombinedRowOutput(serializers.Serializer):

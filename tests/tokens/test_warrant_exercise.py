@@ -1,0 +1,216 @@
+"""Priced token warrants: the holder pays the exercise price by card (the sandbox provider, webhooks and all), then
+claims. Paid once however often the provider says so, only by the holder and only while the tokens wait for it; a
+payment that arrives when nothing is owed goes back; a dispute before the claim puts the tokens back to unpaid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from compliance.audit import Actor
+from compliance.models import AuditEvent
+from payments import services, warrant_exercises
+from payments.choices import PaymentMethod, PaymentStatus, RefundStatus
+from payments.models import Dispute, Payment, Refund, SandboxEvent
+from payments.providers.sandbox import SandboxProvider
+from tests.factories import UserFactory
+from tests.tokens.test_warrants import UNIT, launch, lumen, wallet_of  # noqa: F401 (lumen is a fixture)
+from tokens import warrants
+from tokens.choices import AllocationState
+from tokens.models import ChainIntent, TokenAllocation
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the provider is called outside any transaction
+
+VISA = "4242424242424242"
+DECLINED = "4000000000009995"
+
+
+@pytest.fixture(autouse=True)
+def _sandbox(settings: Any) -> None:
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    settings.PAYMENTS_SANDBOX_AUTO_DELIVER = False
+
+
+@pytest.fixture(autouse=True)
+def _no_outbox(monkeypatch: Any) -> None:
+    """A claim writes its outbox intent (checked here); sending it is the outbox's tests' business."""
+    monkeypatch.setattr(warrants, "intents_kick", lambda: None)
+
+
+@pytest.fixture
+def sandbox() -> SandboxProvider:
+    return SandboxProvider()
+
+
+def priced(lumen: Any, tokens: int = 5 * UNIT, price: str = "2.5") -> TokenAllocation:  # noqa: F811
+    """The Seed Fund's priced warrant, converted at launch: an allocation awaiting its exercise price."""
+    warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.fund, kind="fixed",
+                           token_amount=tokens, price_per_token=Decimal(price))
+    launch(lumen.token)
+    return warrants.warrants_convert(actor=lumen.actor, token=lumen.token).allocations[0]
+
+
+def paid_with(card: str, payment: Payment, sandbox: SandboxProvider) -> Payment:
+    payment = services.payment_create_outside_transaction(payment=payment, provider=sandbox)
+    services.payment_apply(data=sandbox.confirm_card(payment.provider_id or "", number=card), provider=sandbox)
+    payment.refresh_from_db()
+    return payment
+
+
+def test_the_holder_pays_once_however_often_the_provider_says_so_then_claims(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    holder = Actor(user=lumen.fund_user)
+    payment = warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox)
+    assert (payment.amount, payment.currency, payment.method, payment.allocation_id) == (
+        Decimal("12.50"), "USD", PaymentMethod.CARD, allocation.pk)
+    # A second tab finds the same payment rather than a second charge.
+    assert warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox) == payment
+
+    declined = paid_with(DECLINED, payment, sandbox)
+    assert declined.status == PaymentStatus.FAILED
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.UNPAID
+    # A declined card may be tried again, on the same payment.
+    assert warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox) == payment
+    assert paid_with(VISA, payment, sandbox).status == PaymentStatus.SUCCEEDED
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    charged = sandbox.payment_get(payment.provider_id or "")
+    assert charged.metadata["token_allocation"] == str(allocation.pk)
+
+    # The webhooks (every event delivered three times), the confirmation again and reconciliation.
+    for _ in range(3):
+        sandbox.deliver_pending()
+        SandboxEvent.objects.update(delivered_at=None)
+    services.payment_apply(data=sandbox.payment_get(payment.provider_id or ""), provider=sandbox)
+    services.payments_reconcile(provider=sandbox)
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    assert Payment.objects.filter(allocation=allocation).count() == 1
+    assert not Refund.objects.exists()
+    with pytest.raises(ValidationError, match="not waiting for a payment"):
+        warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox)
+
+    warrants.allocation_claim(actor=holder, allocation=allocation, wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
+    assert ChainIntent.objects.get(purpose="allocation.distribute").params["amount"] == str(5 * UNIT)
+    assert AuditEvent.objects.filter(action="payments.warrant_exercise", target_id=str(allocation.pk)).count() == 1
+
+
+def test_only_the_holder_pays_and_only_what_is_owed(lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    with pytest.raises(PermissionDenied):
+        warrant_exercises.exercise_start(actor=Actor(user=UserFactory()), allocation=allocation, provider=sandbox)
+    with pytest.raises(PermissionDenied):
+        warrant_exercises.exercise_start(actor=lumen.actor, allocation=allocation, provider=sandbox)  # the founder
+    free = warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.fund, kind="fixed",
+                                  token_amount=UNIT)
+    free_allocation = warrants.warrants_convert(actor=lumen.actor, token=lumen.token).allocations[0]
+    assert (free_allocation.warrant_id, free_allocation.state) == (free.pk, AllocationState.CLAIMABLE)
+    with pytest.raises(ValidationError, match="not waiting for a payment"):
+        warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=free_allocation,
+                                         provider=sandbox)
+    assert not Payment.objects.exists()
+
+
+def test_money_that_arrives_when_nothing_is_owed_goes_back(lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    first = warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=allocation,
+                                             provider=sandbox)
+    # A second payment for the same tokens (say, confirmed in an old tab after a dispute's round trip).
+    second = Payment.objects.create(allocation=allocation, key="pay_second", provider=sandbox.name,
+                                    method=PaymentMethod.CARD, amount=first.amount, currency="USD")
+    paid_with(VISA, first, sandbox)
+    assert paid_with(VISA, second, sandbox).status == PaymentStatus.SUCCEEDED
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    refund = Refund.objects.get()
+    assert (refund.payment, refund.amount, refund.status) == (second, Decimal("12.50"), RefundStatus.SUCCEEDED)
+
+
+def test_a_dispute_before_the_claim_puts_the_tokens_back_to_unpaid(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    holder = Actor(user=lumen.fund_user)
+    payment = paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation,
+                                                               provider=sandbox), sandbox)
+    sandbox.dispute(payment.provider_id or "")
+    sandbox.deliver_pending()
+    SandboxEvent.objects.update(delivered_at=None)
+    sandbox.deliver_pending()  # delivered twice: one dispute
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.UNPAID
+    assert Dispute.objects.get().payment == payment
+    with pytest.raises(ValidationError, match="Pay the exercise price"):
+        warrants.allocation_claim(actor=holder, allocation=allocation,
+                                  wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
+    # Paying again is a new payment; the disputed one stays as it was.
+    again = warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox)
+    assert again != payment
+    paid_with(VISA, again, sandbox)
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+
+    # Disputed after the claim: the tokens are in the wallet; the audit trail tells compliance.
+    warrants.allocation_claim(actor=holder, allocation=allocation, wallet=wallet_of(lumen.fund_user, "0x" + "22" * 20))
+    sandbox.dispute(again.provider_id or "")
+    sandbox.deliver_pending()
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.DEPLOYING
+    audit = AuditEvent.objects.filter(action="payments.dispute").order_by("pk").last()
+    assert audit is not None
+    assert "for compliance to follow up" in audit.changes["allocation"]
+
+
+def test_the_portfolio_takes_the_holder_to_pay_by_card(lumen: Any, client: Any) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    client.force_login(lumen.fund_user)
+    portfolio = client.get(reverse("payments:portfolio")).content.decode()
+    assert "Pay 12.50 USD to exercise" in portfolio
+    start = client.post(reverse("payments:warrant_exercise_start", args=[allocation.pk]))
+    assert start.status_code == 302
+    assert start.url == reverse("payments:warrant_exercise", args=[allocation.pk])
+    page = client.get(start.url).content.decode()
+    assert "5 LUMEN" in page
+    assert "12.50 USD" in page
+    assert 'id="pay-form"' in page
+    declined = client.post(reverse("payments:warrant_exercise_pay", args=[allocation.pk]),
+                           {"number": DECLINED, "expiry": "12/34", "cvc": "123"})
+    assert declined.status_code == 400
+    assert "declined" in declined.content.decode()
+    paid = client.post(reverse("payments:warrant_exercise_pay", args=[allocation.pk]),
+                       {"number": VISA, "expiry": "12/34", "cvc": "123"})
+    assert paid.status_code == 302
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    assert "Link a wallet to claim" in client.get(reverse("payments:portfolio")).content.decode()  # no wallet yet
+    again = client.post(reverse("payments:warrant_exercise_pay", args=[allocation.pk]),
+                        {"number": VISA, "expiry": "12/34", "cvc": "123"})
+    assert again.status_code == 400
+    assert Payment.objects.filter(status=PaymentStatus.SUCCEEDED).count() == 1
+
+    client.force_login(UserFactory())
+    assert client.get(reverse("payments:warrant_exercise", args=[allocation.pk])).status_code == 404
+    assert client.post(reverse("payments:warrant_exercise_start", args=[allocation.pk])).status_code == 404
+
+
+def test_the_api_starts_the_payment_for_stripe_js(lumen: Any, client: Any) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    client.force_login(lumen.fund_user)
+    url = reverse("api-warrant-exercise", args=[allocation.pk])
+    answer = client.post(url)
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    assert body["status"] == "requires_payment"
+    assert body["client_secret"]
+    assert body["provider"] == "sandbox"
+    assert client.post(url).json()["provider_id"] == body["provider_id"]  # the same payment
+    mine = client.get(reverse("api-portfolio-tokens")).json()["allocations"]
+    assert [(a["allocation"]["state"], a["allocation"]["exercise_price"], a["can_claim"]) for a in mine] == [
+        ("unpaid", "12.50", False)]
+    client.force_login(UserFactory())
+    assert client.post(url).status_code == 404
