@@ -162,6 +162,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "payments-sandbox-deliver": {"task": "payments.tasks.sandbox_deliver", "schedule": timedelta(seconds=10)},
     # Card buyers of tokens get back, by card, what a failed or oversubscribed sale returned to the distributor.
     "payments-token-card-refunds": {"task": "payments.tasks.token_card_refunds", "schedule": timedelta(seconds=10)},
+    "payments-warrant-payouts": {"task": "payments.tasks.warrant_exercise_payouts", "schedule": timedelta(minutes=1)},
     # The transaction outbox (anything signed but not confirmed, or waiting for a dependency) and the chain's
     # event scanner; a pass that finds nothing to do costs one or two RPC calls.
     "tokens-outbox": {"task": "tokens.tasks.outbox_work", "schedule": timedelta(seconds=5)},

@@ -417,7 +417,7 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
     if found.allocation_id is not None:
         payment, allocation = warrant_exercises.payment_locked(found)
         return _dispute_on_tokens(payment, data, allocation.token.company_id,
-                                  lambda: warrant_exercises.disputed(allocation=allocation))
+                                  lambda: warrant_exercises.disputed(allocation=allocation, payment=payment))
     investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_pk)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     dispute, created = Dispute.objects.get_or_create(

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from equity.models import Round
-from payments import services
+from payments import services, warrant_exercises
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 from payments.providers import escrow_agent, payment_provider
 from payments.providers.base import ProviderError
@@ -157,6 +157,28 @@ def round_closed_documents_and_mail(round_id: int) -> None:
         services.document_certificate_create(commitment=commitment)
         _mail(commitment.investor, "round_closed", {"round": round, "commitment": commitment,
                                                     "investment": commitment.investment})
+
+
+@shared_task(**RETRY)
+def warrant_exercise_hold(payment_id: int) -> None:
+    """A priced warrant's exercise price went through: the escrow agent holds it for the company."""
+    payment = Payment.objects.get(pk=payment_id)
+    escrow_agent(payment.provider).hold(account=warrant_exercises.payment_account(payment), payment_id=payment.key,
+                                        amount=payment.amount, currency=payment.currency)
+
+
+@shared_task(**RETRY)
+def warrant_exercise_returned(payment_id: int) -> None:
+    """A dispute took an exercise price back out of the account."""
+    payment = Payment.objects.get(pk=payment_id)
+    escrow_agent(payment.provider).returned(account=warrant_exercises.payment_account(payment),
+                                            payment_id=payment.key, amount=payment.amount, currency=payment.currency)
+
+
+@shared_task
+def warrant_exercise_payouts() -> int:
+    """Pay the companies the exercise prices of the token warrants whose tokens were delivered."""
+    return warrant_exercises.exercise_payouts_due(agent=escrow_agent())
 
 
 @shared_task

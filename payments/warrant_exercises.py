@@ -12,15 +12,19 @@ lock or a constraint rather than by care:
    no longer waits for one (paid through another attempt in the meantime) is refunded in full.
 3. The holder claims the tokens with a verified wallet like any converted warrant's (`tokens.warrants`).
 
-A dispute before the tokens are claimed puts the allocation back to awaiting payment; after, the tokens are in the
-holder's wallet and cannot be taken back, so the dispute is written to the audit trail for compliance.
+4. The money is held by the escrow agent under the token's account (`tokenwarrants-<token>`, Stripe's transfer
+   group) from the payment's success, and paid out to the company's connected account once the tokens are in the
+   holder's wallet (`exercise_payouts_due`, from beat; once per allocation, by the agent's idempotency key and the
+   allocation's `exercise_payout`).
 
-The exercise money is the company's: it is collected on the platform's balance under the token's transfer group
-(`tokenwarrants-<token>`), like an offering's money before its close.
+A dispute takes the money back out of the account. Before the claim it also puts the allocation back to awaiting
+payment; after, the tokens are in the holder's wallet and cannot be taken back, so the dispute is written to the
+audit trail for compliance (and a payout not made yet is not made).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -32,12 +36,31 @@ from compliance.audit import Actor
 from compliance.services import audit_record
 from payments.choices import PaymentMethod, PaymentStatus, RefundReason
 from payments.models import Payment
-from payments.providers.base import PaymentData, PaymentProvider
+from payments.providers.base import EscrowAgent, PaymentData, PaymentProvider, ProviderError
 from tokens.choices import AllocationState
 from tokens.models import TokenAllocation
 from tokens.warrants import allocation_holder_id
 
+logger = logging.getLogger(__name__)
+
 OPEN = (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.PROCESSING, PaymentStatus.FAILED)  # may still be paid
+
+
+def exercise_account(token_id: int) -> str:
+    """The escrow account (Stripe's transfer group) of a token's warrant exercises."""
+    return f"tokenwarrants-{token_id}"
+
+
+def payment_account(payment: Payment) -> str:
+    """The escrow account an exercise's payment is held in."""
+    return exercise_account(TokenAllocation.objects.values_list("token_id", flat=True).get(pk=payment.allocation_pk))
+
+
+def _after_commit(task_name: str, payment: Payment) -> None:
+    from payments import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(payment.pk))
 
 
 def _currency(allocation: TokenAllocation) -> str:
@@ -72,7 +95,7 @@ def exercise_payment_metadata(payment: Payment) -> tuple[dict[str, str], str, st
     allocation = TokenAllocation.objects.select_related("token__company").get(pk=payment.allocation_pk)
     token = allocation.token
     return ({"payment": payment.key, "token_allocation": str(allocation.pk), "token": str(token.pk)},
-            f"{token.company.legal_name}: {token.symbol} token warrant exercise", f"tokenwarrants-{token.pk}")
+            f"{token.company.legal_name}: {token.symbol} token warrant exercise", exercise_account(token.pk))
 
 
 # --- what the provider tells us ----------------------------------------------------------------------------------
@@ -95,6 +118,7 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
         if allocation.state == AllocationState.UNPAID:
             allocation.state = AllocationState.CLAIMABLE
             allocation.save(update_fields=["state"])
+            _after_commit("warrant_exercise_hold", payment)
         else:
             # Paid through another attempt already (or the allocation was cancelled): this money goes back.
             from payments.services import refund_request
@@ -106,11 +130,54 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
     return payment
 
 
-def disputed(*, allocation: TokenAllocation) -> dict[str, str]:
-    """A card dispute on an exercise's payment: tokens not claimed yet wait for a payment again; tokens already
-    on their way or delivered cannot be taken back. Returns what the audit trail records besides the dispute."""
+def disputed(*, allocation: TokenAllocation, payment: Payment) -> dict[str, str]:
+    """A card dispute on an exercise's payment: the money leaves the account (unless it was paid out already: then
+    it is the platform's loss); tokens not claimed yet wait for a payment again, tokens already on their way or
+    delivered cannot be taken back. Returns what the audit trail records besides the dispute."""
+    held = not allocation.exercise_payout and not payment.refunds.exists()
+    if held:
+        _after_commit("warrant_exercise_returned", payment)
     if allocation.state == AllocationState.CLAIMABLE:
         allocation.state = AllocationState.UNPAID
         allocation.save(update_fields=["state"])
         return {"allocation": "awaiting payment again"}
-    return {"allocation": f"{allocation.state}: the tokens were claimed; for compliance to follow up"}
+    paid_out = "" if held else f"; paid out to the company already ({allocation.exercise_payout})"
+    return {"allocation": f"{allocation.state}: the tokens were claimed{paid_out}; for compliance to follow up"}
+
+
+# --- paying the company ------------------------------------------------------------------------------------------
+
+
+def paying_payment(allocation: TokenAllocation) -> Payment | None:
+    """The payment that paid for the tokens: succeeded, neither refunded (paid twice) nor disputed."""
+    return (allocation.payments.filter(status=PaymentStatus.SUCCEEDED, refunds__isnull=True, disputes__isnull=True)
+            .order_by("pk").first())
+
+
+def exercise_payouts_due(*, agent: EscrowAgent) -> int:
+    """Pay each delivered priced allocation's exercise price to its company; returns how many were paid. Outside
+    any transaction (the agent is called); a provider that fails leaves the allocation for the next run."""
+    from payments.services import issuer_payout_destination
+
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("exercise_payouts_due must not run inside a database transaction")
+    paid = 0
+    due = TokenAllocation.objects.filter(state=AllocationState.DELIVERED, exercise_price__isnull=False,
+                                         exercise_payout="").select_related("token__company").order_by("pk")
+    for allocation in due:
+        payment = paying_payment(allocation)
+        if payment is None:
+            logger.warning("token allocation %s was delivered with no payment standing; nothing to pay out",
+                           allocation.pk)
+            continue
+        try:
+            payout = agent.release(account=exercise_account(allocation.token_id), amount=payment.amount,
+                                   currency=payment.currency,
+                                   destination=issuer_payout_destination(allocation.token.company),
+                                   idempotency_key=f"release-warrant-{allocation.pk}")
+        except ProviderError:
+            logger.exception("paying out the exercise price of token allocation %s failed", allocation.pk)
+            continue
+        paid += TokenAllocation.objects.filter(pk=allocation.pk, exercise_payout="").update(
+            exercise_payout=payout.provider_id)
+    return paid

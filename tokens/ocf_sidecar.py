@@ -39,7 +39,7 @@ SALE_FIELDS = ("name", "state", "payment_asset", "payment_token_address", "payme
                "deploy_block", "accepted_total", "tokens_for_sale")
 WARRANT_FIELDS = ("kind", "token_amount", "price_per_token", "currency", "state", "converted_at")
 ALLOCATION_FIELDS = ("kind", "label", "beneficiary_address", "amount", "vesting_start", "cliff", "duration",
-                     "vesting_address", "released", "exercise_price", "state")
+                     "vesting_address", "released", "exercise_price", "exercise_payout", "state")
 UINT_FIELDS = {"supply_cap", "investor_pool", "distributor_ceiling", "price", "soft_cap", "hard_cap",
                "min_per_investor", "max_per_investor", "accepted_total", "tokens_for_sale", "token_amount", "amount",
                "released"}

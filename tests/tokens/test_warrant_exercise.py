@@ -16,7 +16,7 @@ from compliance.models import AuditEvent
 from payments import services, warrant_exercises
 from payments.choices import PaymentMethod, PaymentStatus, RefundStatus
 from payments.models import Dispute, Payment, Refund, SandboxEvent
-from payments.providers.sandbox import SandboxProvider
+from payments.providers.sandbox import SandboxEscrow, SandboxProvider
 from tests.factories import UserFactory
 from tests.tokens.test_warrants import UNIT, launch, lumen, wallet_of  # noqa: F401 (lumen is a fixture)
 from tokens import warrants
@@ -44,6 +44,11 @@ def _no_outbox(monkeypatch: Any) -> None:
 @pytest.fixture
 def sandbox() -> SandboxProvider:
     return SandboxProvider()
+
+
+def held(allocation: TokenAllocation) -> Decimal:
+    """What the escrow agent holds for the company's warrant exercises of this token."""
+    return SandboxEscrow().balance(account=warrant_exercises.exercise_account(allocation.token_id), currency="USD")
 
 
 def priced(lumen: Any, tokens: int = 5 * UNIT, price: str = "2.5") -> TokenAllocation:  # noqa: F811
@@ -100,6 +105,16 @@ def test_the_holder_pays_once_however_often_the_provider_says_so_then_claims(
     assert ChainIntent.objects.get(purpose="allocation.distribute").params["amount"] == str(5 * UNIT)
     assert AuditEvent.objects.filter(action="payments.warrant_exercise", target_id=str(allocation.pk)).count() == 1
 
+    # The money is held for the company, and paid out once the tokens are in the holder's wallet, once.
+    assert held(allocation) == Decimal("12.50")
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 0  # not delivered yet
+    warrants.allocation_delivered(allocation.pk)
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 1
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 0
+    allocation.refresh_from_db()
+    assert allocation.exercise_payout.startswith("tr_sbx_")
+    assert held(allocation) == 0
+
 
 def test_only_the_holder_pays_and_only_what_is_owed(lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
     allocation = priced(lumen)
@@ -130,6 +145,8 @@ def test_money_that_arrives_when_nothing_is_owed_goes_back(lumen: Any, sandbox: 
     assert allocation.state == AllocationState.CLAIMABLE
     refund = Refund.objects.get()
     assert (refund.payment, refund.amount, refund.status) == (second, Decimal("12.50"), RefundStatus.SUCCEEDED)
+    assert held(allocation) == Decimal("12.50")  # the first payment only
+    assert warrant_exercises.paying_payment(allocation) == first
 
 
 def test_a_dispute_before_the_claim_puts_the_tokens_back_to_unpaid(
@@ -151,9 +168,11 @@ def test_a_dispute_before_the_claim_puts_the_tokens_back_to_unpaid(
     # Paying again is a new payment; the disputed one stays as it was.
     again = warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox)
     assert again != payment
+    assert held(allocation) == 0  # the dispute took it back
     paid_with(VISA, again, sandbox)
     allocation.refresh_from_db()
     assert allocation.state == AllocationState.CLAIMABLE
+    assert held(allocation) == Decimal("12.50")
 
     # Disputed after the claim: the tokens are in the wallet; the audit trail tells compliance.
     warrants.allocation_claim(actor=holder, allocation=allocation, wallet=wallet_of(lumen.fund_user, "0x" + "22" * 20))
@@ -161,6 +180,9 @@ def test_a_dispute_before_the_claim_puts_the_tokens_back_to_unpaid(
     sandbox.deliver_pending()
     allocation.refresh_from_db()
     assert allocation.state == AllocationState.DEPLOYING
+    assert held(allocation) == 0
+    warrants.allocation_delivered(allocation.pk)
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 0  # nothing stands to pay out
     audit = AuditEvent.objects.filter(action="payments.dispute").order_by("pk").last()
     assert audit is not None
     assert "for compliance to follow up" in audit.changes["allocation"]
