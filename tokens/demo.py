@@ -71,8 +71,10 @@ def chain_forget(chain_id: int) -> None:
     SignerNonce.objects.filter(chain_id=chain_id).delete()
     allocations = TokenAllocation.objects.filter(token__in=tokens)
     allocations.update(vesting_address="", released=0)
-    # What was delivered or vesting on the old chain is to deliver or deploy again on the new one.
-    allocations.filter(kind=AllocationKind.INVESTOR).exclude(state=AllocationState.CANCELLED).update(
+    # What was delivered or vesting on the old chain is to deliver or deploy again on the new one (a priced warrant's
+    # allocation still awaiting its payment stays so; one paid for is claimable again, and its payout is not redone).
+    allocations.filter(kind=AllocationKind.INVESTOR, state__in=[AllocationState.DEPLOYING,
+                                                                AllocationState.DELIVERED]).update(
         state=AllocationState.CLAIMABLE)
     allocations.exclude(kind=AllocationKind.INVESTOR).exclude(state=AllocationState.CANCELLED).update(
         state=AllocationState.PLANNED)

@@ -1,14 +1,18 @@
-"""`make run`'s demo data: LUMEN and its sale are asked for once, and again after the devnet starts empty."""
+"""`make run`'s demo data: LUMEN and its sale are asked for once, and again after the devnet starts empty, which
+delivers converted warrants' tokens again but leaves the unpaid ones unpaid."""
 
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from tokens.choices import DeployStatus, SaleState
-from tokens.models import ChainIntent, Sale, Token, TokenWarrant
+from tokens.demo import chain_forget
+from tokens.models import ChainIntent, Sale, Token, TokenAllocation, TokenWarrant
 
 
 @pytest.mark.django_db
@@ -43,3 +47,18 @@ def test_demo_requests_lumens_deployment_once_and_again_after_the_chain_is_empti
     assert (sale.address, sale.state) == ("", SaleState.DEPLOYING)
     assert sorted(ChainIntent.objects.values_list("purpose", "object_key")) == sorted(first)
     assert Sale.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_forgetting_the_devnet_delivers_again_but_never_frees_an_unpaid_warrant() -> None:
+    call_command("demo_load", "--chain-empty", stdout=io.StringIO())
+    token = Token.objects.get(symbol="LUMEN")
+    made = {state: TokenAllocation.objects.create(
+        token=token, kind="investor", label=state, amount=10**18, state=state,
+        exercise_price=Decimal("1.00") if state == "unpaid" else None, exercise_payout="tr_1" if state == "delivered" else "")
+        for state in ("unpaid", "claimable", "deploying", "delivered")}
+    chain_forget(settings.CHAIN_ID)
+    after = {state: TokenAllocation.objects.get(pk=a.pk) for state, a in made.items()}
+    assert {state: a.state for state, a in after.items()} == {
+        "unpaid": "unpaid", "claimable": "claimable", "deploying": "claimable", "delivered": "claimable"}
+    assert after["delivered"].exercise_payout == "tr_1"  # paid out once: delivering again pays nothing more
