@@ -35,8 +35,8 @@ from tokens.models import Token, TokenAllocation, TokenWarrant
 POOL_HOLDER = equity_selectors.POOL_HOLDER
 OTHER_HOLDERS = "Other token holders"
 # An allocation's tokens not yet in the holder's wallet, by state (delivered ones are in the balance).
-PENDING_STATES = (AllocationState.PLANNED, AllocationState.DEPLOYING, AllocationState.CLAIMABLE,
-                  AllocationState.VESTING)
+PENDING_STATES = (AllocationState.PLANNED, AllocationState.DEPLOYING, AllocationState.UNPAID,
+                  AllocationState.CLAIMABLE, AllocationState.VESTING)
 
 
 @dataclass
@@ -200,7 +200,7 @@ def combined_cap_table(company: Company, as_of: date | None = None, token: Token
 def combined_csv_rows(table: CombinedCapTable) -> list[list[str]]:
     """The combined table as CSV rows (header first): exact counts, token amounts in base units."""
     states = [AllocationState.CLAIMABLE, AllocationState.VESTING, AllocationState.DELIVERED,
-              AllocationState.PLANNED, AllocationState.DEPLOYING]
+              AllocationState.PLANNED, AllocationState.DEPLOYING, AllocationState.UNPAID]
     header = ["stakeholder", "shares", "options", "warrants", "safes", "company_fully_diluted",
               "company_fully_diluted_percent", "token_warrants", "token_warrant_tokens",
               *[f"allocations_{state}" for state in states], "on_chain_balance", "token_fully_diluted",
@@ -212,5 +212,5 @@ def combined_csv_rows(table: CombinedCapTable) -> list[list[str]]:
                       str(row.token_warrant_tokens), *[str(row.allocations.get(s, 0)) for s in states],
                       str(row.balance), str(row.token_fully_diluted), f"{row.token_percent:.4f}"])
     if table.unattributed_balance:
-        lines.append([OTHER_HOLDERS, *[""] * 14, str(table.unattributed_balance), "", ""])
+        lines.append([OTHER_HOLDERS, *[""] * (len(header) - 4), str(table.unattributed_balance), "", ""])
     return lines

@@ -74,6 +74,8 @@ def test_before_conversion_warrants_show_what_they_would_give(launched: Any) -> 
 
 
 def test_after_conversion_and_delivery_balances_come_from_transfer_events(launched: Any) -> None:
+    warrants.warrant_issue(actor=launched.actor, company=launched.company, stakeholder=launched.ada, kind="fixed",
+                           token_amount=1_000 * UNIT, price_per_token=Decimal("0.10"))
     converted = warrants.warrants_convert(actor=launched.actor, token=launched.token)
     wallet_of(launched.fund_user, FUND_WALLET)
     fund_allocation = next(a for a in converted.allocations if a.stakeholder_id == launched.fund.pk)
@@ -94,9 +96,15 @@ def test_after_conversion_and_delivery_balances_come_from_transfer_events(launch
     hannah = next(row for row in table.rows if row.holder == "Hannah Lee")
     assert hannah.allocations == {"claimable": 100_000 * UNIT}
     assert hannah.token_fully_diluted == 100_000 * UNIT
+    ada = next(row for row in table.rows if row.holder == "Ada Okonkwo")
+    assert ada.allocations == {"unpaid": 1_000 * UNIT}  # a priced warrant waiting for its exercise price
+    assert ada.token_fully_diluted == 1_000 * UNIT  # fully diluted: counted like the warrant it was
     assert table.unattributed_balance == 10 * UNIT
     lines = list(csv.reader(io.StringIO("\n".join(",".join(line) for line in combined_csv_rows(table)))))
     assert lines[0][:3] == ["stakeholder", "shares", "options"]
+    ada_line = next(line for line in lines if line[0] == "Ada Okonkwo")
+    assert ada_line[lines[0].index("allocations_unpaid")] == str(1_000 * UNIT)
+    assert len(lines[-1]) == len(lines[0])
     fund_line = next(line for line in lines if line[0] == "Seed Fund")
     assert fund_line[1] == "2000000"
     assert fund_line[-3:] == [str(fund.balance), str(fund.balance), "1.8181"]
