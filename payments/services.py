@@ -64,6 +64,7 @@ from payments.providers.base import (
     RefundData,
 )
 
+DISPUTE_WON = "won"  # the provider's dispute status once the money is back with the platform
 LIVE = (InvestmentState.PENDING_PAYMENT, InvestmentState.PROCESSING, InvestmentState.FUNDED)
 
 
@@ -417,7 +418,10 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
     if found.allocation_id is not None:
         payment, allocation = warrant_exercises.payment_locked(found)
         return _dispute_on_tokens(payment, data, allocation.token.company_id,
-                                  lambda: warrant_exercises.disputed(allocation=allocation, payment=payment))
+                                  lambda: warrant_exercises.disputed(allocation=allocation, payment=payment,
+                                                                     dispute_id=data.provider_id),
+                                  won=lambda: warrant_exercises.dispute_won(allocation=allocation, payment=payment,
+                                                                            dispute_id=data.provider_id))
     investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_pk)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     dispute, created = Dispute.objects.get_or_create(
@@ -449,9 +453,11 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
 
 
 def _dispute_on_tokens(payment: Payment, data: DisputeData, company_id: int,
-                       disputed: Callable[[], dict[str, str] | None]) -> Dispute:
+                       disputed: Callable[[], dict[str, str] | None],
+                       won: Callable[[], dict[str, str]] | None = None) -> Dispute:
     """A dispute on a payment for tokens (a card order, a warrant's exercise); the caller holds the locks of the
-    payment and of what it paid for. Recorded once: `disputed` runs and is audited the first time."""
+    payment and of what it paid for. Recorded once: `disputed` runs and is audited the first time, `won` when the
+    dispute turns out won (the money is back)."""
     dispute, created = Dispute.objects.get_or_create(
         provider_id=data.provider_id,
         defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
@@ -463,6 +469,9 @@ def _dispute_on_tokens(payment: Payment, data: DisputeData, company_id: int,
     elif dispute.status != data.status:
         dispute.status = data.status
         dispute.save(update_fields=["status"])
+        if data.status == DISPUTE_WON and won is not None:
+            audit_record(actor=Actor.system(), action="payments.dispute_won", target=payment, company_id=company_id,
+                         changes={"dispute": data.provider_id, **won()})
     return dispute
 
 

@@ -160,19 +160,20 @@ def round_closed_documents_and_mail(round_id: int) -> None:
 
 
 @shared_task(**RETRY)
-def warrant_exercise_hold(payment_id: int) -> None:
-    """A priced warrant's exercise price went through: the escrow agent holds it for the company."""
+def warrant_exercise_hold(payment_id: int, reference: str) -> None:
+    """A priced warrant's exercise price went through (or a dispute of it was won): the escrow agent holds it for
+    the company."""
     payment = Payment.objects.get(pk=payment_id)
-    escrow_agent(payment.provider).hold(account=warrant_exercises.payment_account(payment), payment_id=payment.key,
+    escrow_agent(payment.provider).hold(account=warrant_exercises.payment_account(payment), payment_id=reference,
                                         amount=payment.amount, currency=payment.currency)
 
 
 @shared_task(**RETRY)
-def warrant_exercise_returned(payment_id: int) -> None:
+def warrant_exercise_returned(payment_id: int, reference: str) -> None:
     """A dispute took an exercise price back out of the account."""
     payment = Payment.objects.get(pk=payment_id)
-    escrow_agent(payment.provider).returned(account=warrant_exercises.payment_account(payment),
-                                            payment_id=payment.key, amount=payment.amount, currency=payment.currency)
+    escrow_agent(payment.provider).returned(account=warrant_exercises.payment_account(payment), payment_id=reference,
+                                            amount=payment.amount, currency=payment.currency)
 
 
 @shared_task

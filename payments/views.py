@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -39,7 +38,7 @@ from payments.token_orders import order_refunded as refunded_by_order
 from payments.token_orders import orders_for_investor
 from tokens.models import TokenAllocation
 from tokens.portfolio import token_portfolio
-from tokens.warrants import allocation_claim
+from tokens.warrants import allocation_claim, holder_is
 
 
 def _open_round(pk: int) -> Round:
@@ -267,9 +266,7 @@ def portfolio(request: AuthenticatedRequest) -> HttpResponse:
 @require_POST
 def token_allocation_claim(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The portfolio's "Claim with wallet": a converted token warrant sent to one of the holder's wallets."""
-    allocation = get_object_or_404(TokenAllocation.objects.filter(Q(user=request.user)
-                                                                  | Q(stakeholder__user=request.user)).distinct(),
-                                   pk=pk)
+    allocation = get_object_or_404(TokenAllocation.objects.filter(holder_is(request.user)), pk=pk)
     wallet = get_object_or_404(Wallet, pk=request.POST.get("wallet") or 0, user=request.user)
     try:
         allocation_claim(actor=Actor.from_request(request), allocation=allocation, wallet=wallet)

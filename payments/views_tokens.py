@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,6 +29,7 @@ from tokens import selectors as token_selectors
 from tokens.choices import AllocationState
 from tokens.models import Sale, TokenAllocation
 from tokens.units import format_amount, tokens_for
+from tokens.warrants import holder_is
 
 
 def _amounts(sale: Sale, units: int) -> dict[str, str]:
@@ -141,7 +141,7 @@ def token_order_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 def _my_allocation(request: AuthenticatedRequest, pk: int) -> TokenAllocation:
-    return get_object_or_404(TokenAllocation.objects.filter(Q(user=request.user) | Q(stakeholder__user=request.user))
+    return get_object_or_404(TokenAllocation.objects.filter(holder_is(request.user))
                              .exclude(exercise_price=None).select_related("token__company", "warrant__investment__round")
                              .distinct(), pk=pk)
 
@@ -174,10 +174,18 @@ def warrant_exercise_start(request: AuthenticatedRequest, pk: int) -> HttpRespon
 @login_required
 def warrant_exercise(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     allocation = _my_allocation(request, pk)
-    payment = allocation.payments.order_by("-pk").first()
+    payment = _exercise_payment(allocation)
     if payment is not None and allocation.state == AllocationState.UNPAID and not payment.provider_id:
         payment = payment_started(request, payment)
     return render(request, "payments/warrant_exercise.html", _exercise_context(allocation, payment))
+
+
+def _exercise_payment(allocation: TokenAllocation) -> Payment | None:
+    """The payment the page shows: the open one while the tokens wait for a payment (a disputed one is not paid
+    again), else the one the tokens stand on."""
+    if allocation.state == AllocationState.UNPAID:
+        return allocation.payments.filter(status__in=warrant_exercises.OPEN).order_by("-pk").first()
+    return warrant_exercises.paying_payment(allocation)
 
 
 @login_required
@@ -200,5 +208,4 @@ def warrant_exercise_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse
         return redirect("payments:warrant_exercise", pk=pk)
     allocation.refresh_from_db()
     return render(request, "payments/warrant_exercise.html",
-                  _exercise_context(allocation, allocation.payments.order_by("-pk").first(), card_form=form),
-                  status=400)
+                  _exercise_context(allocation, _exercise_payment(allocation), card_form=form), status=400)

@@ -7,19 +7,20 @@ lock or a constraint rather than by care:
    still open (waiting, processing, or a declined card that may be tried again) is the one they pay, so two tabs
    never create two charges.
 2. Whatever the provider says reaches `payments.services.payment_apply`, which hands an exercise's payment to
-   `payment_applied` here under the allocation's and the payment's row locks. Success makes the allocation
-   claimable (once: a replayed webhook finds it claimable already). A payment that succeeds when the allocation
-   no longer waits for one (paid through another attempt in the meantime) is refunded in full.
-3. The holder claims the tokens with a verified wallet like any converted warrant's (`tokens.warrants`).
+   `payment_applied` here under the allocation's and the payment's row locks. The first success is the payment
+   the tokens stand on (`TokenAllocation.exercise_payment_key`): the allocation becomes claimable and the escrow
+   agent holds the money under the token's account (`tokenwarrants-<token>`, Stripe's transfer group). A replayed
+   webhook changes nothing; a second payment that succeeds anyway is refunded in full.
+3. The holder claims the tokens with a verified wallet like any converted warrant's (`tokens.warrants`), which
+   refuses a priced allocation that no payment stands for.
+4. Once the tokens are in the holder's wallet the money is paid out to the company (`exercise_payouts_due`, from
+   beat): marked `pending` under the allocation's lock first, then released with the agent's idempotency key.
 
-4. The money is held by the escrow agent under the token's account (`tokenwarrants-<token>`, Stripe's transfer
-   group) from the payment's success, and paid out to the company's connected account once the tokens are in the
-   holder's wallet (`exercise_payouts_due`, from beat; once per allocation, by the agent's idempotency key and the
-   allocation's `exercise_payout`).
-
-A dispute takes the money back out of the account. Before the claim it also puts the allocation back to awaiting
-payment; after, the tokens are in the holder's wallet and cannot be taken back, so the dispute is written to the
-audit trail for compliance (and a payout not made yet is not made).
+A dispute of the payment the tokens stand on takes the money back out of the account and clears the key: tokens
+not claimed yet wait for a payment again (and so do tokens whose distribution then fails); tokens already sent
+cannot be taken back, and once the payout is made (or pending) the dispute is the platform's loss. Either is
+written to the audit trail for compliance. A dispute the platform wins puts the money back: the tokens stand on it
+again, or, when the holder has paid again meanwhile, it is refunded.
 """
 
 from __future__ import annotations
@@ -56,11 +57,12 @@ def payment_account(payment: Payment) -> str:
     return exercise_account(TokenAllocation.objects.values_list("token_id", flat=True).get(pk=payment.allocation_pk))
 
 
-def _after_commit(task_name: str, payment: Payment) -> None:
+def _after_commit(task_name: str, payment: Payment, reference: str = "") -> None:
+    """Tell the escrow agent after commit; `reference` names the movement (the payment's key by default)."""
     from payments import tasks
 
     task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(payment.pk))
+    transaction.on_commit(lambda: task.delay(payment.pk, reference or payment.key))
 
 
 def _currency(allocation: TokenAllocation) -> str:
@@ -108,6 +110,21 @@ def payment_locked(found: Payment) -> tuple[Payment, TokenAllocation]:
     return Payment.objects.select_for_update().get(pk=found.pk), allocation
 
 
+def _stands_on(allocation: TokenAllocation, payment: Payment, reference: str = "") -> None:
+    """The tokens stand on this payment: claimable (unless already sent), and its money held for the company."""
+    allocation.exercise_payment_key = payment.key
+    if allocation.state == AllocationState.UNPAID:
+        allocation.state = AllocationState.CLAIMABLE
+    allocation.save(update_fields=["exercise_payment_key", "state"])
+    _after_commit("warrant_exercise_hold", payment, reference)
+
+
+def _refund(payment: Payment) -> None:
+    from payments.services import refund_request
+
+    refund_request(payment=payment, reason=RefundReason.CANCELLED)
+
+
 def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: PaymentData, provider: PaymentProvider,
                     now: datetime) -> Payment:
     """`payment_apply` for an exercise's payment; the caller holds the allocation's and the payment's locks."""
@@ -115,61 +132,84 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
     if current is None:
         return payment
     if new == PaymentStatus.SUCCEEDED:
-        if allocation.state == AllocationState.UNPAID:
-            allocation.state = AllocationState.CLAIMABLE
-            allocation.save(update_fields=["state"])
-            _after_commit("warrant_exercise_hold", payment)
+        if payment.disputes.exists():
+            pass  # disputed before its success reached us (webhooks out of order): the money is gone already
+        elif allocation.state == AllocationState.UNPAID and not allocation.exercise_payment_key:
+            _stands_on(allocation, payment)
         else:
-            # Paid through another attempt already (or the allocation was cancelled): this money goes back.
-            from payments.services import refund_request
-
-            refund_request(payment=payment, reason=RefundReason.CANCELLED)
+            _refund(payment)  # paid through another attempt already (or the allocation was cancelled)
     audit_record(actor=Actor.system(), action="payments.payment_status", target=payment,
                  company_id=allocation.token.company_id, changes={"from": current, "to": new,
                                                                  "provider": provider.name})
     return payment
 
 
-def disputed(*, allocation: TokenAllocation, payment: Payment) -> dict[str, str]:
-    """A card dispute on an exercise's payment: the money leaves the account (unless it was paid out already: then
-    it is the platform's loss); tokens not claimed yet wait for a payment again, tokens already on their way or
-    delivered cannot be taken back. Returns what the audit trail records besides the dispute."""
-    held = not allocation.exercise_payout and not payment.refunds.exists()
-    if held:
-        _after_commit("warrant_exercise_returned", payment)
+def disputed(*, allocation: TokenAllocation, payment: Payment, dispute_id: str) -> dict[str, str]:
+    """A card dispute on an exercise's payment; the caller holds the allocation's and the payment's locks. Returns
+    what the audit trail records besides the dispute."""
+    if payment.key != allocation.exercise_payment_key:
+        return {"allocation": "not the payment the tokens stand on (refunded, or never applied): nothing held"}
+    if allocation.exercise_payout:
+        return {"allocation": f"paid out to the company already ({allocation.exercise_payout}): the platform's "
+                              "loss; for compliance to follow up"}
+    _after_commit("warrant_exercise_returned", payment, reference=dispute_id)
+    allocation.exercise_payment_key = ""
+    sent = allocation.state in (AllocationState.DEPLOYING, AllocationState.DELIVERED)
     if allocation.state == AllocationState.CLAIMABLE:
         allocation.state = AllocationState.UNPAID
-        allocation.save(update_fields=["state"])
-        return {"allocation": "awaiting payment again"}
-    paid_out = "" if held else f"; paid out to the company already ({allocation.exercise_payout})"
-    return {"allocation": f"{allocation.state}: the tokens were claimed{paid_out}; for compliance to follow up"}
+    allocation.save(update_fields=["exercise_payment_key", "state"])
+    if sent:
+        return {"allocation": f"{allocation.state}: the tokens were claimed; for compliance to follow up"}
+    return {"allocation": "awaiting payment again"}
+
+
+def dispute_won(*, allocation: TokenAllocation, payment: Payment, dispute_id: str) -> dict[str, str]:
+    """The platform won a dispute: the money is back. The tokens stand on it again, unless the holder has paid
+    again meanwhile, in which case this payment is refunded."""
+    if payment.status != PaymentStatus.SUCCEEDED or payment.refunds.exists():
+        return {"allocation": "nothing to reinstate"}
+    if allocation.exercise_payment_key or allocation.state == AllocationState.CANCELLED:
+        _refund(payment)
+        return {"allocation": "paid again meanwhile: the reinstated payment is refunded"}
+    _stands_on(allocation, payment, reference=f"{dispute_id}:won")
+    return {"allocation": "the tokens stand on this payment again"}
 
 
 # --- paying the company ------------------------------------------------------------------------------------------
 
 
 def paying_payment(allocation: TokenAllocation) -> Payment | None:
-    """The payment that paid for the tokens: succeeded, neither refunded (paid twice) nor disputed."""
-    return (allocation.payments.filter(status=PaymentStatus.SUCCEEDED, refunds__isnull=True, disputes__isnull=True)
-            .order_by("pk").first())
+    """The payment the tokens stand on, if any."""
+    if not allocation.exercise_payment_key:
+        return None
+    return Payment.objects.filter(allocation=allocation, key=allocation.exercise_payment_key).first()
+
+
+PENDING = "pending"
+
+
+@transaction.atomic
+def _payouts_mark() -> None:
+    """Mark each delivered allocation whose tokens stand on a payment as being paid out, under its lock: a dispute
+    from then on is the platform's loss, and the money is not also returned."""
+    TokenAllocation.objects.select_for_update().filter(
+        state=AllocationState.DELIVERED, exercise_price__isnull=False, exercise_payout="").exclude(
+        exercise_payment_key="").update(exercise_payout=PENDING)
 
 
 def exercise_payouts_due(*, agent: EscrowAgent) -> int:
     """Pay each delivered priced allocation's exercise price to its company; returns how many were paid. Outside
-    any transaction (the agent is called); a provider that fails leaves the allocation for the next run."""
+    any transaction (the agent is called); a provider that fails leaves the payout pending for the next run, with
+    the same idempotency key."""
     from payments.services import issuer_payout_destination
 
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("exercise_payouts_due must not run inside a database transaction")
+    _payouts_mark()
     paid = 0
-    due = TokenAllocation.objects.filter(state=AllocationState.DELIVERED, exercise_price__isnull=False,
-                                         exercise_payout="").select_related("token__company").order_by("pk")
-    for allocation in due:
-        payment = paying_payment(allocation)
-        if payment is None:
-            logger.warning("token allocation %s was delivered with no payment standing; nothing to pay out",
-                           allocation.pk)
-            continue
+    for allocation in TokenAllocation.objects.filter(exercise_payout=PENDING).select_related(
+            "token__company").order_by("pk"):
+        payment = Payment.objects.get(allocation=allocation, key=allocation.exercise_payment_key)
         try:
             payout = agent.release(account=exercise_account(allocation.token_id), amount=payment.amount,
                                    currency=payment.currency,
@@ -178,6 +218,6 @@ def exercise_payouts_due(*, agent: EscrowAgent) -> int:
         except ProviderError:
             logger.exception("paying out the exercise price of token allocation %s failed", allocation.pk)
             continue
-        paid += TokenAllocation.objects.filter(pk=allocation.pk, exercise_payout="").update(
+        paid += TokenAllocation.objects.filter(pk=allocation.pk, exercise_payout=PENDING).update(
             exercise_payout=payout.provider_id)
     return paid

@@ -39,6 +39,7 @@ from tokens.models import (
     WatchedContract,
 )
 from tokens.units import to_base_units
+from tokens.warrants import paid_for
 
 # Mei's own address on the devnet (dev mnemonic account 5): stands for the company's hardware wallet, which holds
 # the token's admin role once deployment hands it over.
@@ -71,11 +72,12 @@ def chain_forget(chain_id: int) -> None:
     SignerNonce.objects.filter(chain_id=chain_id).delete()
     allocations = TokenAllocation.objects.filter(token__in=tokens)
     allocations.update(vesting_address="", released=0)
-    # What was delivered or vesting on the old chain is to deliver or deploy again on the new one (a priced warrant's
-    # allocation still awaiting its payment stays so; one paid for is claimable again, and its payout is not redone).
-    allocations.filter(kind=AllocationKind.INVESTOR, state__in=[AllocationState.DEPLOYING,
-                                                                AllocationState.DELIVERED]).update(
-        state=AllocationState.CLAIMABLE)
+    # What was delivered or vesting on the old chain is to deliver or deploy again on the new one: claimable when
+    # free or paid for (a payout already made is not redone), awaiting payment when the payment was disputed.
+    sent = allocations.filter(kind=AllocationKind.INVESTOR, state__in=[AllocationState.DEPLOYING,
+                                                                       AllocationState.DELIVERED])
+    sent.filter(paid_for()).update(state=AllocationState.CLAIMABLE)
+    sent.exclude(paid_for()).update(state=AllocationState.UNPAID)
     allocations.exclude(kind=AllocationKind.INVESTOR).exclude(state=AllocationState.CANCELLED).update(
         state=AllocationState.PLANNED)
     sales.update(state=SaleState.DRAFT, address="", deploy_block=None, accepted_total=None, tokens_for_sale=None,

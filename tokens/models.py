@@ -426,9 +426,13 @@ class TokenAllocation(models.Model):
         _("exercise price"), max_digits=20, decimal_places=2, null=True, blank=True,
         help_text="What the holder of a priced warrant pays (in the warrant's currency) before claiming: the tokens "
                   "times the price per token, rounded up to the cent. Empty when free.")
+    exercise_payment_key = models.CharField(
+        max_length=40, blank=True,
+        help_text="The payment (its key) the tokens stand on: set when one succeeds, cleared when it is disputed.")
     exercise_payout = models.CharField(
         max_length=100, blank=True,
-        help_text="The payment provider's transfer of the exercise price to the company, once the tokens were delivered.")
+        help_text="The payment provider's transfer of the exercise price to the company once the tokens were "
+                  "delivered (`pending` while it is being made).")
     state = models.CharField(_("state"), max_length=10, choices=AllocationState.choices,
                              default=AllocationState.PLANNED)
     created_at = models.DateTimeField(auto_now_add=True)

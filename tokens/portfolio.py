@@ -31,6 +31,7 @@ from tokens.captable import transfer_balances
 from tokens.choices import AllocationState, ChainEventName, SaleState
 from tokens.hybrid import VestingStatus
 from tokens.models import ChainEvent, ChainIntent, Claim, Purchase, Sale, SaleRefund, Token, TokenAllocation
+from tokens.warrants import holder_is
 
 
 @dataclass
@@ -178,9 +179,8 @@ def token_portfolio(*, user: User, now: datetime | None = None) -> TokenPortfoli
     portfolio.sales = sorted(by_sale.values(), key=lambda h: (h.sale.starts_at, h.sale.pk))
 
     # Allocations: the investor's own (converted warrants), and those of the stakeholders they are.
-    allocations = (TokenAllocation.objects.filter(Q(user=user) | Q(stakeholder__user=user))
-                   .exclude(state=AllocationState.CANCELLED).select_related("token__company", "warrant")
-                   .order_by("token", "pk").distinct())
+    allocations = (TokenAllocation.objects.filter(holder_is(user)).exclude(state=AllocationState.CANCELLED)
+                   .select_related("token__company", "warrant").order_by("token", "pk"))
     for allocation in allocations:
         sale = sale_of(allocation.token)
         vesting = allocation_reads.allocation_vesting(allocation, at=now)

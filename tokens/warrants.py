@@ -21,11 +21,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Wallet
+from accounts.templatetags.ui import money
 from companies.models import Company
 from compliance.audit import Actor
 from compliance.services import audit_record
@@ -154,8 +155,8 @@ def exercise_price(*, tokens: int, decimals: int, price_per_token: Decimal | Non
     never receives less than its stated price; None when the warrant is free."""
     if not price_per_token:
         return None
-    cents = math.ceil(Fraction(tokens) * Fraction(price_per_token) * 100 / 10**decimals)  # exact, any size
-    return Decimal(cents).scaleb(-2)
+    cents = math.ceil(Fraction(tokens) * Fraction(price_per_token) * 100 / 10**decimals)
+    return Decimal(f"{cents}e-2")  # from the digits: exact however many (a context would round past 28)
 
 
 def warrants_convert(*, actor: Actor, token: Token) -> WarrantConversion:
@@ -241,6 +242,12 @@ def allocation_holder_id(allocation: TokenAllocation) -> int | None:
     return allocation.user_id or (allocation.stakeholder.user_id if allocation.stakeholder else None)
 
 
+def holder_is(user: Any) -> Q:
+    """The allocations `user` holds, as `allocation_holder_id` says: theirs, or their stakeholder's when the
+    allocation names no user."""
+    return Q(user=user) | Q(user__isnull=True, stakeholder__user=user)
+
+
 @transaction.atomic
 def allocation_claim(*, actor: Actor, allocation: TokenAllocation, wallet: Wallet) -> TokenAllocation:
     """The holder claims a converted warrant's tokens into one of their verified wallets."""
@@ -250,9 +257,9 @@ def allocation_claim(*, actor: Actor, allocation: TokenAllocation, wallet: Walle
         pk=allocation.pk)
     if actor.user is None or allocation_holder_id(allocation) != actor.user.pk:
         raise PermissionDenied(_("Only the holder of these tokens can claim them."))
-    if allocation.state == AllocationState.UNPAID:
-        raise ValidationError(_("Pay the exercise price (%(price)s %(currency)s) first.") % {
-            "price": allocation.exercise_price, "currency": allocation.warrant.currency if allocation.warrant else ""})
+    if allocation.exercise_price is not None and not allocation.exercise_payment_key:
+        raise ValidationError(_("Pay the exercise price (%(price)s) first.") % {
+            "price": money(allocation.exercise_price, allocation.warrant.currency if allocation.warrant else "USD")})
     if allocation.state != AllocationState.CLAIMABLE:
         raise ValidationError(_("These tokens are not waiting to be claimed (%(state)s).") % {
             "state": allocation.get_state_display()})
@@ -287,7 +294,14 @@ def allocation_delivered(allocation_id: int) -> None:
 
 def allocation_distribution_failed(allocation_id: int) -> None:
     """The distribute transaction failed for good: the tokens are claimable again (another wallet, or after the
-    company raised the ceiling)."""
-    TokenAllocation.objects.filter(pk=allocation_id, state=AllocationState.DEPLOYING,
-                                   kind=AllocationKind.INVESTOR).update(state=AllocationState.CLAIMABLE,
-                                                                        beneficiary_address="")
+    company raised the ceiling), or wait for a payment again when the one a priced warrant's tokens stood on was
+    disputed meanwhile."""
+    failed = TokenAllocation.objects.filter(pk=allocation_id, state=AllocationState.DEPLOYING,
+                                            kind=AllocationKind.INVESTOR)
+    failed.filter(paid_for()).update(state=AllocationState.CLAIMABLE, beneficiary_address="")
+    failed.exclude(paid_for()).update(state=AllocationState.UNPAID, beneficiary_address="")
+
+
+def paid_for() -> Q:
+    """Allocations whose tokens are the holder's to claim: free ones, and priced ones a payment stands for."""
+    return Q(exercise_price__isnull=True) | ~Q(exercise_payment_key="")

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -61,6 +61,7 @@ from payments.providers import payment_provider
 from payments.providers.base import InvalidSignature, ProviderError
 from payments.providers.sandbox import SandboxProvider
 from tokens.models import TokenAllocation
+from tokens.warrants import holder_is
 
 logger = logging.getLogger(__name__)
 
@@ -232,8 +233,7 @@ class WarrantExercise(APIView):
                     "allocation is `claimable`.")
     def post(self, request: AuthenticatedAPIRequest, pk: int) -> Response:
         # Another person's allocation does not exist for them (404), as another's commitment.
-        allocation = get_object_or_404(TokenAllocation.objects.filter(
-            Q(user=request.user) | Q(stakeholder__user=request.user)).distinct(), pk=pk)
+        allocation = get_object_or_404(TokenAllocation.objects.filter(holder_is(request.user)), pk=pk)
         payment = warrant_exercises.exercise_start(actor=Actor.from_request(request), allocation=allocation,
                                                    provider=payment_provider())
         try:

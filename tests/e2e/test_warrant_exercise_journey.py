@@ -34,15 +34,15 @@ def test_the_holder_pays_a_priced_warrant_by_card_then_claims(
     holder = signed_in(lumen.fund_user)
     holder.goto(f"{live_server.url}/portfolio/")
     shot(holder, "portfolio-unpaid")
-    holder.get_by_role("button", name="Pay 12.50 USD to exercise").click()
+    holder.get_by_role("button", name="Pay $12.50 to exercise").click()
     holder.locator("#pay-form").wait_for()
-    assert holder.locator("#exercise-price").inner_text() == "12.50 USD"
+    assert holder.locator("#exercise-price").inner_text() == "$12.50"
     holder.fill("#id_number", "4000 0000 0000 9995")
-    holder.get_by_role("button", name="Pay 12.50 USD").click()
+    holder.get_by_role("button", name="Pay $12.50").click()
     holder.get_by_text("declined").first.wait_for()
     shot(holder, "declined")
     holder.fill("#id_number", "4242 4242 4242 4242")
-    holder.get_by_role("button", name="Pay 12.50 USD").click()
+    holder.get_by_role("button", name="Pay $12.50").click()
     holder.get_by_text("Paid. Claim your tokens").first.wait_for()
     assert holder.locator("#allocation-state").inner_text() == "Claimable"
     shot(holder, "paid")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -53,12 +54,21 @@ def test_demo_requests_lumens_deployment_once_and_again_after_the_chain_is_empti
 def test_forgetting_the_devnet_delivers_again_but_never_frees_an_unpaid_warrant() -> None:
     call_command("demo_load", "--chain-empty", stdout=io.StringIO())
     token = Token.objects.get(symbol="LUMEN")
-    made = {state: TokenAllocation.objects.create(
-        token=token, kind="investor", label=state, amount=10**18, state=state,
-        exercise_price=Decimal("1.00") if state == "unpaid" else None, exercise_payout="tr_1" if state == "delivered" else "")
-        for state in ("unpaid", "claimable", "deploying", "delivered")}
+    def allocation(label: str, state: str, **priced: Any) -> TokenAllocation:
+        return TokenAllocation.objects.create(token=token, kind="investor", label=label, amount=10**18, state=state,
+                                              **priced)
+
+    made = {
+        "unpaid": allocation("unpaid", "unpaid", exercise_price=Decimal("1.00")),
+        "claimable": allocation("claimable", "claimable"),
+        "deploying": allocation("deploying", "deploying"),
+        "delivered": allocation("delivered", "delivered", exercise_price=Decimal("1.00"),
+                                exercise_payment_key="pay_1", exercise_payout="tr_1"),
+        "disputed": allocation("disputed", "delivered", exercise_price=Decimal("1.00")),  # its payment disputed
+    }
     chain_forget(settings.CHAIN_ID)
-    after = {state: TokenAllocation.objects.get(pk=a.pk) for state, a in made.items()}
-    assert {state: a.state for state, a in after.items()} == {
-        "unpaid": "unpaid", "claimable": "claimable", "deploying": "claimable", "delivered": "claimable"}
+    after = {label: TokenAllocation.objects.get(pk=a.pk) for label, a in made.items()}
+    assert {label: a.state for label, a in after.items()} == {
+        "unpaid": "unpaid", "claimable": "claimable", "deploying": "claimable", "delivered": "claimable",
+        "disputed": "unpaid"}
     assert after["delivered"].exercise_payout == "tr_1"  # paid out once: delivering again pays nothing more

@@ -187,6 +187,8 @@ def test_the_exercise_price_is_rounded_up_to_the_cent_exactly() -> None:
     # Beyond a Decimal context's 28 digits: 10^30 base units at 0.0000000001 a token are exactly $100.
     assert price(tokens=10**30, decimals=18, price_per_token=Decimal("0.0000000001")) == Decimal("100.00")
     assert price(tokens=10**30 + 1, decimals=18, price_per_token=Decimal("0.0000000001")) == Decimal("100.01")
+    huge = price(tokens=2**255, decimals=0, price_per_token=Decimal("0.01"))  # 2**255 cents: 77 digits, exactly
+    assert str(huge) == f"{2**255 // 100}.{2**255 % 100:02d}"
     assert price(tokens=UNIT, decimals=18, price_per_token=Decimal(0)) is None
     assert price(tokens=UNIT, decimals=18, price_per_token=None) is None
 
@@ -197,7 +199,7 @@ def test_an_unpaid_priced_warrant_cannot_be_claimed(lumen: Any) -> None:
     launch(lumen.token)
     allocation = warrants.warrants_convert(actor=lumen.actor, token=lumen.token).allocations[0]
     assert allocation.exercise_price == Decimal("12.50")
-    with pytest.raises(ValidationError, match=r"Pay the exercise price \(12.50 USD\) first"):
+    with pytest.raises(ValidationError, match=r"Pay the exercise price \(\$12.50\) first"):
         warrants.allocation_claim(actor=Actor(user=lumen.fund_user), allocation=allocation,
                                   wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
     assert not ChainIntent.objects.filter(purpose="allocation.distribute").exists()

@@ -5,7 +5,6 @@ pages do; another company's rows are 404."""
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -37,6 +36,7 @@ from tokens.api.serializers import (
 from tokens.captable import combined_cap_table
 from tokens.models import Purchase, Sale, Token, TokenAllocation, TokenWarrant
 from tokens.portfolio import token_portfolio
+from tokens.warrants import holder_is
 
 
 def _company(request: AuthenticatedAPIRequest, slug: str, *, edit: bool = False) -> Company:
@@ -130,8 +130,7 @@ class AllocationClaim(APIView):
                    summary="Claim a converted token warrant into one of your verified wallets")
     def post(self, request: AuthenticatedAPIRequest, pk: int) -> Response:
         # Another person's allocation does not exist for them (404), as another's commitment.
-        allocation = get_object_or_404(TokenAllocation.objects.filter(
-            Q(user=request.user) | Q(stakeholder__user=request.user)).distinct(), pk=pk)
+        allocation = get_object_or_404(TokenAllocation.objects.filter(holder_is(request.user)), pk=pk)
         data = ClaimInput(data=request.data)
         data.is_valid(raise_exception=True)
         wallet = Wallet.objects.filter(pk=data.validated_data["wallet"]).first()
