@@ -1,9 +1,15 @@
 """Demo data for journeys 4 and 5: Lumen's LUMEN token and its public sale, deployed by the worker (idempotent).
 
+The sale is paid in the devnet's test dollar (TUSD, a `MockStablecoin` anyone may mint), so that journey 5's
+investors can buy with the development wallet (the faucet gives TUSD too) and by card (the platform's distributor
+pays in TUSD). Its address is only known once deployed, so the demo asks the outbox for the test dollar first
+(`demo.stablecoin`, `tokens/chain/demo_stablecoin.py`), and that deployment's confirmation creates the sale and
+asks for LUMEN's and the sale's deployment (`demo_sale_deploy`).
+
 `make run` keeps the devnet's chain in `.local/devnet`. When that folder is missing the devnet starts from an
 empty chain, so `demo_load --chain-empty` first forgets everything the database knew about the devnet (intents,
-events, purchases, addresses) and then asks for LUMEN's deployment again, with the sale opening a minute later.
-Forgetting a chain is refused for any chain but the devnet's.
+events, purchases, addresses) and then asks for the test dollar, LUMEN and its sale again, the sale opening a
+minute after its deployment is asked for. Forgetting a chain is refused for any chain but the devnet's.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from companies.models import Company
+from companies.choices import Role
+from companies.models import Company, Membership
 from compliance.audit import Actor
 from equity.models import Stakeholder
 from tokens import services, warrants
+from tokens.chain.demo_stablecoin import PURPOSE as STABLECOIN_PURPOSE
 from tokens.chain.keys import dev_account
-from tokens.choices import AllocationKind, AllocationState, DeployStatus, SaleState, WarrantKind
+from tokens.choices import AllocationKind, AllocationState, DeployStatus, SaleState, SignerRole, WarrantKind
+from tokens.intents import intent_enqueue, intents_kick
 from tokens.models import (
     ChainEvent,
     ChainIntent,
@@ -44,7 +53,7 @@ from tokens.warrants import paid_for
 # Mei's own address on the devnet (dev mnemonic account 5): stands for the company's hardware wallet, which holds
 # the token's admin role once deployment hands it over.
 COMPANY_ADMIN_ACCOUNT = 5
-ETH = 18
+USD = 6  # the test dollar's decimals, as USDC's
 
 
 def lumen_admin_address() -> str:
@@ -85,7 +94,7 @@ def chain_forget(chain_id: int) -> None:
     tokens.update(deploy_status=DeployStatus.DRAFT, address="", deploy_block=None)
 
 
-def load_token_demo(*, company: Company, owner: User, chain_empty: bool) -> Sale:
+def load_token_demo(*, company: Company, owner: User, chain_empty: bool) -> Token:
     mei = Actor(user=owner)
     if chain_empty:
         chain_forget(settings.CHAIN_ID)
@@ -96,27 +105,42 @@ def load_token_demo(*, company: Company, owner: User, chain_empty: bool) -> Sale
             supply_cap=to_base_units(100_000_000, 18), admin_address=lumen_admin_address(),
             investor_pool=to_base_units(5_000_000, 18),
         )
-    sale = token.sales.order_by("pk").first()
-    now = timezone.now()
-    terms = {
-        "starts_at": now + timedelta(minutes=1), "ends_at": now + timedelta(days=30),
-    }
-    if sale is None:
-        sale = services.sale_create(
-            actor=mei, token=token, name="LUMEN public sale", payment_asset="eth",
-            price=to_base_units("0.0005", ETH), soft_cap=to_base_units(50, ETH), hard_cap=to_base_units(500, ETH),
-            min_per_investor=to_base_units("0.1", ETH), max_per_investor=to_base_units(50, ETH),
-            treasury_address=lumen_admin_address(), allocation_mode="fcfs", eligibility_mode="allowlist",
-            exemption="reg_s", jurisdictions=[], **terms,
-        )
     if token.deploy_status == DeployStatus.DRAFT:
         # Journey 4: the seed investors hold token warrants attached to their shares and SAFEs (pro-rata of the
         # investor pool); they convert when the token launches.
         for investor in Stakeholder.objects.filter(company=company, relationship="investor").order_by("pk"):
             if not TokenWarrant.objects.filter(stakeholder=investor).exists():
                 warrants.warrant_issue(actor=mei, company=company, stakeholder=investor, kind=WarrantKind.PRO_RATA)
-    if sale.state == SaleState.DRAFT:
-        if sale.starts_at <= now:
-            sale = services.sale_update(actor=mei, sale=sale, **terms)
-        sale = services.sale_deploy(actor=mei, sale=sale)
-    return sale
+    sale = token.sales.order_by("pk").first()
+    if sale is None or sale.state == SaleState.DRAFT:
+        # The test dollar first; its confirmation creates the sale and asks for its deployment.
+        intent_enqueue(chain_id=token.chain_id, purpose=STABLECOIN_PURPOSE, obj=token, role=SignerRole.DEPLOYER)
+        intents_kick()
+    return token
+
+
+@transaction.atomic
+def demo_sale_deploy(*, token_id: int, stablecoin: str) -> Sale:
+    """The devnet's test dollar is at `stablecoin`: LUMEN's public sale, paid in it and by card, is created (or,
+    after the chain was emptied, pointed at the new one) and its deployment asked for, on behalf of the owner."""
+    token = Token.objects.select_related("company").get(pk=token_id)
+    owner = Membership.objects.filter(company=token.company, role=Role.OWNER).order_by("pk").first()
+    mei = Actor(user=owner.user if owner is not None else None)
+    now = timezone.now()
+    terms = {"starts_at": now + timedelta(minutes=1), "ends_at": now + timedelta(days=30),
+             "payment_token_address": stablecoin}
+    sale = token.sales.order_by("pk").first()
+    if sale is None:
+        sale = services.sale_create(
+            actor=mei, token=token, name="LUMEN public sale", payment_asset="erc20", payment_symbol="TUSD",
+            payment_decimals=USD, price=to_base_units("0.25", USD), soft_cap=to_base_units(50_000, USD),
+            hard_cap=to_base_units(500_000, USD), min_per_investor=to_base_units(100, USD),
+            max_per_investor=to_base_units(50_000, USD), treasury_address=lumen_admin_address(),
+            allocation_mode="fcfs", eligibility_mode="allowlist", exemption="reg_s", jurisdictions=[],
+            accepts_card=True, **terms,
+        )
+    elif sale.state == SaleState.DRAFT:
+        sale = services.sale_update(actor=mei, sale=sale, **terms)
+    else:
+        return sale  # deployed already (a confirmation seen twice)
+    return services.sale_deploy(actor=mei, sale=sale)

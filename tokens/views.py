@@ -337,8 +337,7 @@ def revert_messages() -> dict[str, str]:
         "_mined": _("In block {block}. Your purchase appears in the list as soon as the platform reads it."),
         "_claim_sent": _("Sent — waiting for the block."),
         "_claim_mined": _("Done, in block {block}."),
-        "_faucet_sent": _("10 test ETH are on their way."),
-        "_faucet_done": _("10 test ETH arrived."),
+        "_faucet_done": _("The test money arrived."),
         "_balance": _("Balance: {balance}"),
         "_allocation": _("The contract says this wallet paid {paid} for {tokens}; refundable: {refund}."),
     }
@@ -448,28 +447,40 @@ def chain_rpc(request: HttpRequest) -> JsonResponse:
 
 
 FAUCET_EVERY = 3600  # seconds: one faucet payment per wallet per hour
+FAUCET_DOLLARS = 10_000  # of a sale's test dollar, with the ether
 
 
 @login_required
 @require_POST
 def faucet(request: AuthenticatedRequest) -> JsonResponse:
-    """Ten test ether for a development wallet, once per wallet per hour; the devnet only."""
-    from tokens.chain.faucet import FAUCET_WEI, faucet_send
+    """Ten test ether for a development wallet, and 10,000 of the sale's test dollar when the page's sale is paid
+    in one; once per wallet per hour; the devnet only."""
+    from tokens.chain.faucet import FAUCET_WEI, faucet_mint, faucet_send
 
     _devnet_only()
     address = request.POST.get("address", "")
     if not is_address(address):
         return JsonResponse({"detail": _("That is not a wallet address.")}, status=400)
+    sale_id = request.POST.get("sale", "")
+    sale = (Sale.objects.filter(pk=int(sale_id), payment_asset=PaymentAsset.ERC20,
+                                token__chain_id=settings.CHAIN_ID).first() if sale_id.isdigit() else None)
     key = f"tokens:faucet:{address.lower()}"
     if not cache.add(key, 1, timeout=FAUCET_EVERY):
-        return JsonResponse({"detail": _("This wallet received test ETH less than an hour ago.")}, status=429)
+        return JsonResponse({"detail": _("This wallet received test money less than an hour ago.")}, status=429)
     try:
         tx_hash = faucet_send(address)
+        if sale is not None:
+            dollars = FAUCET_DOLLARS * 10**sale.payment_decimals
+            tx_hash = faucet_mint(address, coin=sale.payment_token_address, amount=dollars)
     except Exception:  # the node is down or refused: let the person try again at once
         logger.warning("faucet: sending failed", exc_info=True)
         cache.delete(key)
         return JsonResponse({"detail": _("The devnet did not take the transaction; try again.")}, status=502)
-    return JsonResponse({"tx_hash": tx_hash, "address": to_checksum_address(address),
-                         "amount": format_amount(FAUCET_WEI, 18, "ETH"),
-                         "detail": _("10 test ETH are on their way to %(address)s.") % {"address": address}})
-
+    ether = format_amount(FAUCET_WEI, 18, "ETH")
+    if sale is None:
+        detail = _("%(ether)s are on their way to %(address)s.") % {"ether": ether, "address": address}
+    else:
+        detail = _("%(ether)s and %(dollars)s are on their way to %(address)s.") % {
+            "ether": ether, "dollars": format_amount(dollars, sale.payment_decimals, sale.payment_symbol),
+            "address": address}
+    return JsonResponse({"tx_hash": tx_hash, "address": to_checksum_address(address), "detail": detail})

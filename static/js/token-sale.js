@@ -303,13 +303,14 @@
       try {
         var body = new FormData();
         body.append("address", connection.address);
+        body.append("sale", data.saleId || "");
         var response = await fetch(data.faucetUrl, {
           method: "POST", credentials: "same-origin", body: body,
           headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
         });
         var answer = await response.json().catch(function () { return {}; });
         if (!response.ok) { show(answer.detail || messages._failed, "warning"); return; }
-        show(messages._faucet_sent + " " + short(answer.tx_hash), "info");
+        show(answer.detail + " " + short(answer.tx_hash), "info");
         await connection.provider.waitForTransaction(answer.tx_hash);
         show(messages._faucet_done, "success");
         await refreshWallet();

@@ -114,7 +114,7 @@ def test_tomas_buys_lumen_by_card_and_claims_it(
     buyer.get_by_role("button", name="Use the development wallet").click()
     expect(buyer.locator("#connected-address")).to_have_text(tomas_address)
     buyer.get_by_role("button", name="Get test ETH").click()  # gas for the claim
-    expect(buyer.get_by_text("10 test ETH arrived.")).to_be_visible(timeout=30_000)
+    expect(buyer.get_by_text("The test money arrived.")).to_be_visible(timeout=30_000)
     buyer.get_by_role("button", name="Claim your tokens").click()
     token.refresh_from_db()
     lumen = client.contract("TrancheToken", token.address, w3=devnet)

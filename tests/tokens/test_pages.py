@@ -379,6 +379,26 @@ def test_the_faucet_pays_a_wallet_ten_ether_once_an_hour(devnet: Any) -> None:
     assert devnet.eth.get_balance(WALLET) - before == 10 * ETH
 
 
+def test_the_faucet_adds_the_test_dollar_of_a_sale_paid_in_one(devnet: Any, mei: Any) -> None:
+    from tests.tokens.test_eligibility import deploy
+
+    coin = deploy(devnet, "MockStablecoin", "Test USD", "TUSD")
+    actor = Actor(user=mei.user)
+    usd = 10**6
+    sale = sale_for(actor, token_for(actor), payment_asset="erc20", payment_token_address=coin.address,
+                    payment_symbol="TUSD", payment_decimals=6, price=usd // 2, soft_cap=1_000 * usd,
+                    hard_cap=100_000 * usd, min_per_investor=100 * usd, max_per_investor=4_000 * usd)
+    wallet = "0x" + "5b" * 20
+    client = Client()
+    client.force_login(UserFactory())
+    answer = client.post("/chain/faucet", {"address": wallet, "sale": sale.pk})
+    assert answer.status_code == 200
+    assert answer.json()["detail"].startswith("10 ETH and 10,000 TUSD are on their way")
+    devnet.eth.wait_for_transaction_receipt(answer.json()["tx_hash"], timeout=30)
+    assert coin.functions.balanceOf(devnet.to_checksum_address(wallet)).call() == 10_000 * usd
+    assert devnet.eth.get_balance(devnet.to_checksum_address(wallet)) == 10 * ETH
+
+
 def test_the_relay_answers_the_development_wallets_reads(devnet: Any) -> None:
     client = Client()
     client.force_login(UserFactory())

@@ -81,11 +81,16 @@ class Command(BaseCommand):
             self._member(lumen, users["dana@counsel.example"], Role.VIEWER, "Counsel")
             self._company(users["nora@quill.example"], QUILL, title="CEO")
             queue = load_kyc_demo()
-            sale = load_token_demo(company=lumen, owner=users["mei@lumen.example"],
-                                   chain_empty=options["chain_empty"])
+            token = load_token_demo(company=lumen, owner=users["mei@lumen.example"],
+                                    chain_empty=options["chain_empty"])
         self._print(users)
         self.stdout.write(f"KYC review queue: {queue} applications (log in as ana@ or ben@tranche.example).")
-        self.stdout.write(f"Token sale: {sale.name} ({sale.get_state_display()}); the worker deploys it on the devnet.")
+        sale = token.sales.order_by("pk").first()
+        if sale is not None and sale.state != "draft":
+            self.stdout.write(f"Token sale: {sale.name} ({sale.get_state_display()}).")
+        else:
+            self.stdout.write(f"Token sale: the worker deploys the devnet's test dollar, then {token.symbol} and its "
+                              "public sale (paid in test dollars, by wallet or by card).")
 
     def _person(self, person: DemoPerson) -> User:
         user = User.objects.filter(email__iexact=person.email).first()

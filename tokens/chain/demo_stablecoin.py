@@ -1,0 +1,25 @@
+"""The demo's test dollar (`tokens.demo`): a `MockStablecoin` ("Test USD", TUSD, 6 decimals, anyone may mint)
+deployed by the platform's deployer on the devnet only; its confirmation creates LUMEN's sale, paid in it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from tokens.chain.builders import BuildRefused, Call, builder, constructor_data, object_pk, on_confirmed
+from tokens.models import ChainIntent
+
+PURPOSE = "demo.stablecoin"
+
+
+@builder(PURPOSE)
+def stablecoin_deploy(intent: ChainIntent) -> Call:
+    if intent.chain_id != settings.DEVNET_CHAIN_ID:
+        raise BuildRefused("The test dollar exists on the devnet only.")
+    return Call(None, constructor_data("MockStablecoin", "Test USD", "TUSD"))
+
+
+@on_confirmed(PURPOSE)
+def stablecoin_deployed(intent: ChainIntent) -> None:
+    from tokens.demo import demo_sale_deploy
+
+    demo_sale_deploy(token_id=object_pk(intent, "token"), stablecoin=str(intent.contract_address))
