@@ -65,10 +65,6 @@ def _after_commit(task_name: str, payment: Payment, reference: str = "") -> None
     transaction.on_commit(lambda: task.delay(payment.pk, reference or payment.key))
 
 
-def _currency(allocation: TokenAllocation) -> str:
-    return allocation.warrant.currency if allocation.warrant is not None else "USD"
-
-
 @transaction.atomic
 def exercise_start(*, actor: Actor, allocation: TokenAllocation, provider: PaymentProvider) -> Payment:
     """The holder of a priced warrant's allocation starts paying its exercise price; returns the payment to pay
@@ -85,7 +81,7 @@ def exercise_start(*, actor: Actor, allocation: TokenAllocation, provider: Payme
         return open_payment
     payment = Payment.objects.create(allocation=allocation, key=f"pay_{uuid.uuid4().hex}", provider=provider.name,
                                      method=PaymentMethod.CARD, amount=allocation.exercise_price,
-                                     currency=_currency(allocation))
+                                     currency=allocation.exercise_currency)
     audit_record(actor=actor, action="payments.warrant_exercise", target=allocation,
                  company_id=allocation.token.company_id,
                  changes={"amount": str(payment.amount), "currency": payment.currency, "payment": payment.key})

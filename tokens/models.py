@@ -451,6 +451,11 @@ class TokenAllocation(models.Model):
     def __str__(self) -> str:
         return f"{self.label}: {self.amount}"
 
+    @property
+    def exercise_currency(self) -> str:
+        """The currency of the exercise price: the warrant's."""
+        return self.warrant.currency if self.warrant is not None else "USD"
+
 
 # ------------------------------------------------------------------------------------------ the outbox
 

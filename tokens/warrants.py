@@ -259,7 +259,7 @@ def allocation_claim(*, actor: Actor, allocation: TokenAllocation, wallet: Walle
         raise PermissionDenied(_("Only the holder of these tokens can claim them."))
     if allocation.exercise_price is not None and not allocation.exercise_payment_key:
         raise ValidationError(_("Pay the exercise price (%(price)s) first.") % {
-            "price": money(allocation.exercise_price, allocation.warrant.currency if allocation.warrant else "USD")})
+            "price": money(allocation.exercise_price, allocation.exercise_currency)})
     if allocation.state != AllocationState.CLAIMABLE:
         raise ValidationError(_("These tokens are not waiting to be claimed (%(state)s).") % {
             "state": allocation.get_state_display()})
