@@ -127,20 +127,20 @@ def demo_sale_deploy(*, token_id: int, stablecoin: str) -> Sale:
     owner = Membership.objects.filter(company=token.company, role=Role.OWNER).order_by("pk").first()
     mei = Actor(user=owner.user if owner is not None else None)
     now = timezone.now()
-    terms = {"starts_at": now + timedelta(minutes=1), "ends_at": now + timedelta(days=30),
-             "payment_token_address": stablecoin}
+    terms = {
+        "payment_asset": "erc20", "payment_token_address": stablecoin, "payment_symbol": "TUSD",
+        "payment_decimals": USD, "price": to_base_units("0.25", USD), "soft_cap": to_base_units(50_000, USD),
+        "hard_cap": to_base_units(500_000, USD), "min_per_investor": to_base_units(100, USD),
+        "max_per_investor": to_base_units(50_000, USD), "accepts_card": True,
+        "starts_at": now + timedelta(minutes=1), "ends_at": now + timedelta(days=30),
+    }
     sale = token.sales.order_by("pk").first()
     if sale is None:
         sale = services.sale_create(
-            actor=mei, token=token, name="LUMEN public sale", payment_asset="erc20", payment_symbol="TUSD",
-            payment_decimals=USD, price=to_base_units("0.25", USD), soft_cap=to_base_units(50_000, USD),
-            hard_cap=to_base_units(500_000, USD), min_per_investor=to_base_units(100, USD),
-            max_per_investor=to_base_units(50_000, USD), treasury_address=lumen_admin_address(),
-            allocation_mode="fcfs", eligibility_mode="allowlist", exemption="reg_s", jurisdictions=[],
-            accepts_card=True, **terms,
-        )
+            actor=mei, token=token, name="LUMEN public sale", treasury_address=lumen_admin_address(),
+            allocation_mode="fcfs", eligibility_mode="allowlist", exemption="reg_s", jurisdictions=[], **terms)
     elif sale.state == SaleState.DRAFT:
-        sale = services.sale_update(actor=mei, sale=sale, **terms)
+        sale = services.sale_update(actor=mei, sale=sale, **terms)  # (a demo from before the test dollar was ether)
     else:
         return sale  # deployed already (a confirmation seen twice)
     return services.sale_deploy(actor=mei, sale=sale)

@@ -56,13 +56,17 @@ def test_demo_requests_lumens_deployment_once_and_again_after_the_chain_is_empti
     # Pretend the worker deployed it, then the devnet restarted empty: the addresses are forgotten and the test
     # dollar is asked for again; its new address goes into the sale, whose deployment is asked for again.
     Token.objects.filter(pk=token.pk).update(address="0x" + "11" * 20, deploy_status=DeployStatus.DEPLOYED)
-    Sale.objects.filter(pk=sale.pk).update(address="0x" + "22" * 20, state=SaleState.LIVE)
+    # (As a demo from before the test dollar left it: priced in ether.)
+    Sale.objects.filter(pk=sale.pk).update(address="0x" + "22" * 20, state=SaleState.LIVE, payment_asset="eth",
+                                           payment_token_address="", payment_symbol="ETH", payment_decimals=18,
+                                           accepts_card=False)
     call_command("demo_load", "--chain-empty", stdout=io.StringIO())
     assert list(ChainIntent.objects.values_list("purpose", "object_key")) == [("demo.stablecoin", f"token:{token.pk}")]
     sale = demo_sale_deploy(token_id=token.pk, stablecoin=NEW_COIN)
     token.refresh_from_db()
     assert (token.address, token.deploy_status) == ("", DeployStatus.DEPLOYING)
     assert (sale.address, sale.state, sale.payment_token_address.lower()) == ("", SaleState.DEPLOYING, NEW_COIN)
+    assert (sale.payment_asset, sale.payment_symbol, sale.price, sale.accepts_card) == ("erc20", "TUSD", 250_000, True)
     assert sorted(ChainIntent.objects.values_list("purpose", "object_key")) == sorted(first)
     assert Sale.objects.count() == 1
 
