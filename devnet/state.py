@@ -32,7 +32,7 @@ from eth_hash.auto import keccak
 from eth_typing import Address, Hash32
 from eth_utils import big_endian_to_int
 
-from devnet.trie import Change, nibbles, update_root
+from devnet.trie import Change, encode, nibbles, update_root
 
 # Read/write keys. One tuple per field, so that reading a contract's code never conflicts with a credit to
 # its balance, and reading one storage slot never conflicts with a write to another.
@@ -627,11 +627,11 @@ def _account_after(store: Any, address: bytes, writes: Writes, old: bytes | None
             store,
             storage_root,
             {
-                nibbles(keccak(slot.to_bytes(32, "big"))): rlp.encode(value) if value else b""
+                nibbles(keccak(slot.to_bytes(32, "big"))): encode(value) if value else b""
                 for slot, value in slots.items()
             },
         )
-    return rlp.encode(
+    return encode(
         [
             writes.nonces.get(address, nonce),
             writes.balances.get(address, balance) + writes.credits.get(address, 0),

@@ -22,9 +22,36 @@ from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 from lru import LRU
 
+# Hex digits to nibble values: a key's nibbles are its hex string translated (C speed, no Python loop per byte).
+_HEX_TO_NIBBLE = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
+
 
 def _nibbles(key: bytes) -> bytes:
-    return bytes(nibble for byte in key for nibble in (byte >> 4, byte & 0x0F))
+    return key.hex().encode().translate(_HEX_TO_NIBBLE)
+
+
+def encode(item: Any) -> bytes:
+    """RLP of nested lists of bytes and non-negative ints: what trie nodes, account records and storage values
+    are. The same bytes as `rlp.encode` (tests/devnet/test_trie.py checks), without its per-item serializer
+    inference, which was the largest part of hashing a block's state."""
+    if isinstance(item, bytes):
+        length = len(item)
+        if length == 1 and item[0] < 0x80:
+            return item
+        if length < 56:
+            return bytes((0x80 + length,)) + item
+        size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+        return bytes((0xB7 + len(size),)) + size + item
+    if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+        return encode(item.to_bytes((item.bit_length() + 7) // 8, "big"))
+    if isinstance(item, (list, tuple)):
+        payload = b"".join([encode(element) for element in item])
+        length = len(payload)
+        if length < 56:
+            return bytes((0xC0 + length,)) + payload
+        size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+        return bytes((0xF7 + len(size),)) + size + payload
+    return bytes(rlp.encode(item))  # anything else (bytearray, a serializable): pyrlp's rules
 
 
 def _compact(nibbles: bytes, is_leaf: bool) -> bytes:
@@ -43,7 +70,7 @@ def _reference(node: Any, store: Any = None) -> Any:
     then kept in `store`, when given, under that hash)."""
     if node is None:
         return b""
-    encoded = rlp.encode(node)
+    encoded = encode(node)
     if len(encoded) < 32:
         return node
     node_hash = keccak(encoded)
@@ -85,8 +112,8 @@ def ordered_trie_root(items: Sequence[bytes]) -> bytes:
     """Root of the trie mapping rlp(index) to each item: a block's transactions root or receipts root."""
     if not items:
         return bytes(BLANK_ROOT_HASH)
-    keyed = {_nibbles(rlp.encode(index)): item for index, item in enumerate(items)}
-    return bytes(keccak(rlp.encode(_build(keyed, 0))))
+    keyed = {_nibbles(encode(index)): item for index, item in enumerate(items)}
+    return bytes(keccak(encode(_build(keyed, 0))))
 
 
 # -- batch updates -----------------------------------------------------------------------------------------
@@ -106,7 +133,7 @@ def update_root(store: Any, root: bytes, changes: dict[bytes, Change]) -> bytes:
     new = _update(store, node, sorted(changes.items()), 0)
     if new is None:
         return bytes(BLANK_ROOT_HASH)
-    encoded = rlp.encode(new)
+    encoded = encode(new)
     node_hash = keccak(encoded)
     store[node_hash] = encoded
     return bytes(node_hash)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import rlp
 from eth.db.trie import make_trie_root_and_nodes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devnet.trie import ordered_trie_root
+from devnet.trie import encode, nibbles, ordered_trie_root
 
 
 class Encoded:
@@ -73,3 +74,20 @@ def test_batch_updates_give_py_trie_root(initial: dict[bytes, bytes], batches: l
         decoded_nodes.clear()  # the store alone serves the new trie, not nodes decoded from another one
         served = HexaryTrie(store, root)
         assert {key: served.get(key) for key in touched} == {key: reference.get(key) for key in touched}
+
+
+rlp_items = st.recursive(
+    st.binary(max_size=70) | st.integers(min_value=0, max_value=2**256 - 1) | st.sampled_from([b"", bytes(56)]),
+    lambda children: st.lists(children, max_size=17), max_leaves=60)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(rlp_items)
+def test_the_node_encoder_gives_pyrlps_bytes(item: Any) -> None:
+    assert encode(item) == rlp.encode(item)
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(st.binary(max_size=64))
+def test_a_keys_nibbles_are_its_half_bytes(key: bytes) -> None:
+    assert nibbles(key) == bytes(half for byte in key for half in (byte >> 4, byte & 0x0F))
