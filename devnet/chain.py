@@ -33,7 +33,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError
 
 from devnet.accounts import DevAccount
-from devnet.execution import BlockContext, decode_transaction
+from devnet.execution import BlockContext, decode_pending
 from devnet.metrics import BlockMetrics, Metrics
 from devnet.scheduler import BlockExecution, PendingTx, Scheduler, make_scheduler
 from devnet.state import (
@@ -426,8 +426,8 @@ class Chain:
 
     # -- transactions ----------------------------------------------------------------------------------
     def _pending(self, raw: bytes) -> PendingTx:
-        tx = decode_transaction(raw)
-        return PendingTx(raw=raw, tx=tx, hash=bytes(tx.hash), sender=bytes(tx.sender))
+        tx, tx_hash, sender = decode_pending(raw)
+        return PendingTx(raw=raw, tx=tx, hash=tx_hash, sender=sender)
 
     def add_raw_transaction(self, raw: bytes) -> bytes:
         try:
