@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth.abc import ReceiptAPI, SignedTransactionAPI
+from eth.abc import SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3, EMPTY_SHA256, EMPTY_UNCLE_HASH, ZERO_HASH32
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.vm.forks.prague.headers import PragueBlockHeader
-from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError
@@ -35,6 +34,7 @@ from eth_utils import ValidationError
 from devnet.accounts import DevAccount
 from devnet.execution import BlockContext, decode_pending
 from devnet.metrics import BlockMetrics, Metrics
+from devnet.receipts import encode_receipt, logs_bloom
 from devnet.scheduler import BlockExecution, PendingTx, Scheduler, make_scheduler
 from devnet.state import (
     AccountRecord,
@@ -370,14 +370,16 @@ class Chain:
         timestamp: int,
         base_fee: int,
         state_root: bytes,
-        transactions: Sequence[SignedTransactionAPI],
-        receipts: Sequence[ReceiptAPI],
+        transactions: Sequence[bytes],
+        receipts: Sequence[bytes],
         gas_used: int,
         bloom: int,
         extra_data: bytes = b"",
     ) -> PragueBlockHeader:
-        transaction_root = ordered_trie_root([transaction.encode() for transaction in transactions])
-        receipt_root = ordered_trie_root([receipt.encode() for receipt in receipts])
+        """The block's header; `transactions` and `receipts` in their consensus encodings (a transaction's is its
+        raw bytes, as sent)."""
+        transaction_root = ordered_trie_root(list(transactions))
+        receipt_root = ordered_trie_root(list(receipts))
         return PragueBlockHeader(
             parent_hash=Hash32(parent_hash),
             uncles_hash=EMPTY_UNCLE_HASH,
@@ -511,14 +513,18 @@ class Chain:
         self._last_commit_seconds = committed - started
         self._last_root_seconds = rooted - committed
 
-        evm_receipts: list[ReceiptAPI] = []
+        blooms: list[int] = []
+        encoded_receipts: list[bytes] = []
         cumulative = 0
-        bloom = BloomFilter()
+        bloom = 0
         for pending, outcome in execution.included:
             cumulative += outcome.gas_used
-            receipt = pending.tx.make_receipt(b"\x01" if outcome.success else b"", cumulative, outcome.logs)
-            evm_receipts.append(receipt)
-            bloom |= receipt.bloom
+            receipt_bloom = logs_bloom(outcome.logs)
+            blooms.append(receipt_bloom)
+            encoded_receipts.append(encode_receipt(
+                type_id=int(pending.tx.type_id or 0), success=outcome.success, cumulative_gas_used=cumulative,
+                bloom=receipt_bloom, logs=outcome.logs))
+            bloom |= receipt_bloom
         parent = self.head
         header = self._header(
             parent_hash=parent.hash,
@@ -526,18 +532,18 @@ class Chain:
             timestamp=context.timestamp,
             base_fee=context.base_fee,
             state_root=state_root,
-            transactions=[pending.tx for pending, _ in execution.included],
-            receipts=evm_receipts,
+            transactions=[pending.raw for pending, _ in execution.included],
+            receipts=encoded_receipts,
             gas_used=cumulative,
-            bloom=int(bloom),
+            bloom=bloom,
             extra_data=extra_data,
         )
         block_hash = bytes(header.hash)
         receipts: list[Receipt] = []
         log_index = 0
         cumulative = 0
-        for tx_index, ((pending, outcome), evm_receipt) in enumerate(
-            zip(execution.included, evm_receipts, strict=True)
+        for tx_index, ((pending, outcome), receipt_bloom) in enumerate(
+            zip(execution.included, blooms, strict=True)
         ):
             cumulative += outcome.gas_used
             logs = []
@@ -570,7 +576,7 @@ class Chain:
                     effective_gas_price=effective_gas_price(tx, context.base_fee),
                     status=1 if outcome.success else 0,
                     logs=logs,
-                    bloom=int(evm_receipt.bloom),
+                    bloom=receipt_bloom,
                     type_id=int(tx.type_id or 0),
                 )
             )
