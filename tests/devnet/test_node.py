@@ -121,6 +121,24 @@ def test_state_survives_a_restart_and_dumps_reload(tmp_path: Path) -> None:
         )
 
 
+def test_interval_blocks_are_made_on_the_second_of_their_timestamp() -> None:
+    """With whole-second block times the miner ticks on the wall clock's seconds: a block appears within a moment
+    of the second its timestamp names (a drifting timer would let it appear up to a block time later)."""
+    with node_process(block_time=1) as url:
+        w3 = Web3(Web3.HTTPProvider(url))
+        lateness: list[float] = []
+        number = w3.eth.block_number
+        deadline = time.monotonic() + 10
+        while len(lateness) < 3 and time.monotonic() < deadline:
+            latest = w3.eth.block_number
+            if latest > number:
+                lateness.append(time.time() - w3.eth.get_block(latest).timestamp)
+                number = latest
+            time.sleep(0.02)
+        assert len(lateness) == 3
+        assert all(0 <= late < 0.5 for late in lateness), lateness
+
+
 def test_interval_mining_and_metrics_with_a_parallel_scheduler() -> None:
     with node_process(scheduler="block-stm", workers=2, block_time=1.5) as url:
         w3 = Web3(Web3.HTTPProvider(url))
