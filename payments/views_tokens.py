@@ -101,23 +101,32 @@ def token_order_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "payments/token_order.html", context)
 
 
-@login_required
-@require_POST
-def token_order_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """The sandbox's card form (in production the browser confirms the payment with Stripe.js)."""
+def _sandbox_card_paid(request: AuthenticatedRequest, payment: Payment | None, refusal: str | None) -> tuple[bool, CardForm]:
+    """The sandbox's card form, posted for `payment` (in production the browser confirms with Stripe.js, and this is
+    404): True when the payment went through or is on its way, else the form saying why not (`refusal` when the
+    thing paid for no longer waits for a payment)."""
     from payments.providers.sandbox import SandboxProvider
 
-    order = _my_order(request, pk)
     provider = payment_provider()
     if not isinstance(provider, SandboxProvider):
         raise Http404
     form = CardForm(request.POST)
-    payment = _payment(order)
-    if payment is None or order.state != TokenOrderState.PENDING_PAYMENT:
-        form.add_error(None, _("This order is not waiting for a payment."))
-    elif form.is_valid() and sandbox_pay(
-            form, payment, provider, lambda provider_id: provider.confirm_card(provider_id,
-                                                                                number=form.cleaned_data["number"])):
+    if payment is None or refusal is not None:
+        form.add_error(None, refusal or _("Start the payment from this page first."))
+        return False, form
+    paid = form.is_valid() and sandbox_pay(
+        form, payment, provider, lambda provider_id: provider.confirm_card(provider_id, number=form.cleaned_data["number"]))
+    return paid, form
+
+
+@login_required
+@require_POST
+def token_order_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    order = _my_order(request, pk)
+    waiting = order.state == TokenOrderState.PENDING_PAYMENT
+    paid, form = _sandbox_card_paid(request, _payment(order),
+                                    None if waiting else _("This order is not waiting for a payment."))
+    if paid:
         return redirect("payments:token_order", pk=pk)
     order.refresh_from_db()
     return render(request, "payments/token_order.html", _order_context(order, _payment(order), card_form=form),
@@ -191,20 +200,11 @@ def _exercise_payment(allocation: TokenAllocation) -> Payment | None:
 @login_required
 @require_POST
 def warrant_exercise_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """The sandbox's card form (in production the browser confirms the payment with Stripe.js)."""
-    from payments.providers.sandbox import SandboxProvider
-
     allocation = _my_allocation(request, pk)
-    provider = payment_provider()
-    if not isinstance(provider, SandboxProvider):
-        raise Http404
-    form = CardForm(request.POST)
-    payment = allocation.payments.filter(status__in=warrant_exercises.OPEN).order_by("-pk").first()
-    if payment is None or allocation.state != AllocationState.UNPAID:
-        form.add_error(None, _("These tokens are not waiting for a payment."))
-    elif form.is_valid() and sandbox_pay(
-            form, payment, provider, lambda provider_id: provider.confirm_card(provider_id,
-                                                                                number=form.cleaned_data["number"])):
+    waiting = allocation.state == AllocationState.UNPAID
+    paid, form = _sandbox_card_paid(request, _exercise_payment(allocation) if waiting else None,
+                                    None if waiting else _("These tokens are not waiting for a payment."))
+    if paid:
         return redirect("payments:warrant_exercise", pk=pk)
     allocation.refresh_from_db()
     return render(request, "payments/warrant_exercise.html",
