@@ -104,7 +104,7 @@ def test_sam_invests_cancels_a_second_commitment_and_gets_his_certificate(
     folder = ARTIFACTS / "test_sam_invests_cancels_a_second_commitment_and_gets_his_certificate"
     image.save(folder / "99-certificate.png")
     grey = image.convert("L")
-    dark = sum(1 for value in grey.getdata() if value < 200)
+    dark = sum(1 for value in grey.get_flattened_data() if value < 200)
     assert dark > grey.width * grey.height * 0.01, "the certificate page is blank"
     text = pypdfium2.PdfDocument(io.BytesIO(pdf))[0].get_textpage().get_text_range()
     assert "Sam Rivera" in text
