@@ -365,7 +365,7 @@ class RpcServer:
         burst of blocks to catch up after a slow one, and with whole-second block times a block's timestamp is
         the second it was made in (not up to a block time earlier)."""
         loop = asyncio.get_running_loop()
-        while True:
+        while self.block_time > 0:  # evm_setAutomine(true) sets it to 0: automine from then on
             now = time.time()
             await asyncio.sleep((math.floor(now / self.block_time) + 1) * self.block_time - now)
             await loop.run_in_executor(None, self.chain.mine)

@@ -28,7 +28,15 @@ from equity.models import Stakeholder
 from tokens import services, warrants
 from tokens.chain.demo_stablecoin import PURPOSE as STABLECOIN_PURPOSE
 from tokens.chain.keys import dev_account
-from tokens.choices import AllocationKind, AllocationState, DeployStatus, SaleState, SignerRole, WarrantKind
+from tokens.choices import (
+    AllocationKind,
+    AllocationState,
+    DeployStatus,
+    IntentState,
+    SaleState,
+    SignerRole,
+    WarrantKind,
+)
 from tokens.intents import intent_enqueue, intents_kick
 from tokens.models import (
     ChainEvent,
@@ -113,8 +121,14 @@ def load_token_demo(*, company: Company, owner: User, chain_empty: bool) -> Toke
                 warrants.warrant_issue(actor=mei, company=company, stakeholder=investor, kind=WarrantKind.PRO_RATA)
     sale = token.sales.order_by("pk").first()
     if sale is None or sale.state == SaleState.DRAFT:
-        # The test dollar first; its confirmation creates the sale and asks for its deployment.
-        intent_enqueue(chain_id=token.chain_id, purpose=STABLECOIN_PURPOSE, obj=token, role=SignerRole.DEPLOYER)
+        # The test dollar first; its confirmation creates the sale and asks for its deployment. One that failed
+        # (the devnet was down, say) is asked for again, as sale_deploy re-arms failed steps.
+        coin = intent_enqueue(chain_id=token.chain_id, purpose=STABLECOIN_PURPOSE, obj=token, role=SignerRole.DEPLOYER)
+        if coin.state == IntentState.FAILED:
+            coin.state, coin.nonce, coin.signer_address, coin.error = IntentState.PENDING, None, "", ""
+            coin.save(update_fields=["state", "nonce", "signer_address", "error", "updated_at"])
+        elif coin.state == IntentState.CONFIRMED and coin.contract_address:
+            demo_sale_deploy(token_id=token.pk, stablecoin=coin.contract_address)  # its hook did not deploy it
         intents_kick()
     return token
 

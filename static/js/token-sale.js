@@ -311,7 +311,8 @@
         var answer = await response.json().catch(function () { return {}; });
         if (!response.ok) { show(answer.detail || messages._failed, "warning"); return; }
         show(answer.detail + " " + short(answer.tx_hash), "info");
-        await connection.provider.waitForTransaction(answer.tx_hash);
+        var receipt = await connection.provider.waitForTransaction(answer.tx_hash);
+        if (!receipt || receipt.status !== 1) { show(messages._failed, "warning"); return; }
         show(messages._faucet_done, "success");
         await refreshWallet();
       } catch (error) {

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.core.management import call_command
 from web3 import Web3
 
+from companies.models import Membership
 from contracts import load_artifact
 from tests.tokens.test_eligibility import outbox_settle
+from tokens.chain.demo_stablecoin import stablecoin_deployed
 from tokens.choices import DeployStatus, SaleState
 from tokens.demo import chain_forget, demo_sale_deploy
 from tokens.models import ChainIntent, Sale, Token, TokenAllocation, TokenWarrant
@@ -106,3 +108,21 @@ def test_on_the_devnet_the_demo_deploys_its_test_dollar_then_the_sale_paid_in_it
     assert (coin.functions.symbol().call(), coin.functions.decimals().call()) == ("TUSD", 6)
     config = devnet.eth.contract(address=sale.address, abi=load_artifact("TrancheSale").abi)
     assert config.functions.paymentToken().call() == sale.payment_token_address
+
+
+@pytest.mark.django_db
+def test_a_failed_test_dollar_is_asked_for_again_and_a_refused_sale_holds_nothing_up() -> None:
+    call_command("demo_load", "--chain-empty", stdout=io.StringIO())
+    coin = ChainIntent.objects.get(purpose="demo.stablecoin")
+    ChainIntent.objects.filter(pk=coin.pk).update(state="failed", error="the devnet was down")
+    call_command("demo_load", stdout=io.StringIO())
+    coin.refresh_from_db()
+    assert (coin.state, coin.error) == ("pending", "")
+
+    # Its confirmation when the owner has left: the sale is not deployed, and the confirmation does not fail.
+    token = Token.objects.get(symbol="LUMEN")
+    Membership.objects.filter(company=token.company, role="owner").delete()
+    ChainIntent.objects.filter(pk=coin.pk).update(state="confirmed", contract_address=COIN)
+    coin.refresh_from_db()
+    stablecoin_deployed(coin)
+    assert not Sale.objects.exists()

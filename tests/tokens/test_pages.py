@@ -398,6 +398,18 @@ def test_the_faucet_adds_the_test_dollar_of_a_sale_paid_in_one(devnet: Any, mei:
     assert coin.functions.balanceOf(devnet.to_checksum_address(wallet)).call() == 10_000 * usd
     assert devnet.eth.get_balance(devnet.to_checksum_address(wallet)) == 10 * ETH
 
+    # A sale "paid" in an address with no contract: the ether only, and the wallet has had its turn (a sale id
+    # that is not ASCII digits is no error either).
+    sale_for(actor, sale.token, payment_asset="erc20", payment_token_address="0x" + "ab" * 20, payment_symbol="XYZ",
+             payment_decimals=6, price=usd // 2, soft_cap=1_000 * usd, hard_cap=100_000 * usd,
+             min_per_investor=100 * usd, max_per_investor=4_000 * usd)
+    other = "0x" + "5c" * 20
+    unmintable = Sale.objects.get(payment_symbol="XYZ")
+    answer = client.post("/chain/faucet", {"address": other, "sale": unmintable.pk})
+    assert answer.status_code == 200
+    assert answer.json()["detail"].startswith("10 ETH are on their way")
+    assert client.post("/chain/faucet", {"address": other, "sale": "²"}).status_code == 429
+
 
 def test_the_relay_answers_the_development_wallets_reads(devnet: Any) -> None:
     client = Client()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from eth_utils.address import to_checksum_address
+from web3.exceptions import ContractLogicError
 
 from tokens.chain import client, keys
 
@@ -35,9 +36,21 @@ def faucet_send(address: str, *, amount: int = FAUCET_WEI) -> str:
     return _send(address, value=amount)
 
 
-def faucet_mint(address: str, *, coin: str, amount: int) -> str:
-    """Mint `amount` base units of the devnet's test dollar at `coin` to `address`; returns the transaction hash."""
+def faucet_mint(address: str, *, coin: str, whole: int) -> tuple[str, int] | None:
+    """Mint `whole` units of the test dollar at `coin` (at its own decimals) to `address`: (transaction hash, base
+    units), or None when `coin` is no test dollar anyone may mint (the call would revert)."""
     from tokens.chain.builders import calldata
 
-    return _send(coin, data=calldata("MockStablecoin", coin, "mint", to_checksum_address(address), amount),
-                 gas=100_000)
+    w3 = client.web3()
+    coin = to_checksum_address(coin)
+    try:
+        answer = bytes(w3.eth.call({"to": coin, "data": calldata("MockStablecoin", coin, "decimals")}))
+        if len(answer) != 32:
+            return None  # no contract there, or not an ERC-20
+        decimals = int.from_bytes(answer, "big")
+        amount = whole * 10**decimals
+        data = calldata("MockStablecoin", coin, "mint", to_checksum_address(address), amount)
+        w3.eth.call({"from": keys.address("faucet"), "to": coin, "data": data})
+    except (ContractLogicError, ValueError):
+        return None
+    return _send(coin, data=data, gas=100_000), amount
