@@ -37,7 +37,7 @@ from tokens.choices import (
     SignerRole,
     WarrantKind,
 )
-from tokens.intents import intent_enqueue, intents_kick
+from tokens.intents import intent_enqueue, intent_rearm, intents_kick
 from tokens.models import (
     ChainEvent,
     ChainIntent,
@@ -124,10 +124,8 @@ def load_token_demo(*, company: Company, owner: User, chain_empty: bool) -> Toke
         # The test dollar first; its confirmation creates the sale and asks for its deployment. One that failed
         # (the devnet was down, say) is asked for again, as sale_deploy re-arms failed steps.
         coin = intent_enqueue(chain_id=token.chain_id, purpose=STABLECOIN_PURPOSE, obj=token, role=SignerRole.DEPLOYER)
-        if coin.state == IntentState.FAILED:
-            coin.state, coin.nonce, coin.signer_address, coin.error = IntentState.PENDING, None, "", ""
-            coin.save(update_fields=["state", "nonce", "signer_address", "error", "updated_at"])
-        elif coin.state == IntentState.CONFIRMED and coin.contract_address:
+        intent_rearm(coin)
+        if coin.state == IntentState.CONFIRMED and coin.contract_address:
             demo_sale_deploy(token_id=token.pk, stablecoin=coin.contract_address)  # its hook did not deploy it
         intents_kick()
     return token

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from tokens.choices import IntentState
 from tokens.models import ChainIntent
 
 
@@ -41,6 +42,14 @@ def intent_enqueue(
     except IntegrityError:
         # Another transaction wrote it between our read and our insert.
         return ChainIntent.objects.get(chain_id=chain_id, purpose=purpose, object_key=key)
+
+
+def intent_rearm(intent: ChainIntent | None) -> None:
+    """Ask again for an intent that failed (the error was seen, maybe its cause fixed): it waits to be signed at a
+    fresh nonce; older attempts stay as history. Any other intent is left as it is."""
+    if intent is not None and intent.state == IntentState.FAILED:
+        intent.state, intent.nonce, intent.signer_address, intent.error = IntentState.PENDING, None, "", ""
+        intent.save(update_fields=["state", "nonce", "signer_address", "error", "updated_at"])
 
 
 def intents_kick() -> None:

@@ -32,7 +32,7 @@ from compliance.audit import Actor
 from compliance.services import audit_record
 from tokens import rules
 from tokens.choices import AllocationMode, DeployStatus, IntentState, PaymentAsset, SaleState, SignerRole
-from tokens.intents import intent_enqueue, intents_kick
+from tokens.intents import intent_enqueue, intent_rearm, intents_kick
 from tokens.models import ChainIntent, Sale, Token
 from tokens.projections import sale_standing
 
@@ -212,9 +212,7 @@ def sale_deploy(*, actor: Actor, sale: Sale) -> Sale:
     # After a failed deployment (the founder saw the error, maybe changed the terms) the failed steps run again;
     # what was confirmed stays done, and older attempts stay as history.
     for intent in (token_deployed, sale_deployed, minter, distributor, ceiling, handover, renounce):
-        if intent is not None and intent.state == IntentState.FAILED:
-            intent.state, intent.nonce, intent.signer_address, intent.error = IntentState.PENDING, None, "", ""
-            intent.save(update_fields=["state", "nonce", "signer_address", "error", "updated_at"])
+        intent_rearm(intent)
     sale.state = SaleState.DEPLOYING
     sale.save(update_fields=["state"])
     audit_record(actor=actor, action="tokens.sale_deploy", target=sale, company_id=token.company_id)
