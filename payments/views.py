@@ -87,6 +87,12 @@ def commitment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "payments/commitment.html", context)
 
 
+def card_payment_context(card_form: CardForm | None = None) -> dict[str, Any]:
+    """What payments/_card_payment.html needs besides the payment: the sandbox's card form, or Stripe's key."""
+    return {"sandbox": settings.PAYMENTS_PROVIDER == "sandbox", "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "card_form": card_form or CardForm()}
+
+
 def _commitment_context(commitment: Commitment, payment: Any, **forms: Any) -> dict[str, Any]:
     investment = commitment.investment
     round = investment.round
@@ -97,10 +103,8 @@ def _commitment_context(commitment: Commitment, payment: Any, **forms: Any) -> d
         "payment": payment, "cutoff": cutoff,
         "can_cancel": services.cancellation_refusal(investment, timezone.now()) is None,
         "documents": {document.kind: document for document in commitment.documents.all()},
-        "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
-        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        **card_payment_context(forms.get("card_form")),
         "sign_form": forms.get("sign_form") or SignForm(initial={"signed_name": ""}),
-        "card_form": forms.get("card_form") or CardForm(),
         "bank_form": forms.get("bank_form") or BankAccountForm(),
         "needs_reconfirm": bool(commitment.reconfirm_by and not commitment.reconfirmed_at and live),
         "polling": payment.status == PaymentStatus.PROCESSING or (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -24,7 +23,7 @@ from payments.choices import TokenOrderState
 from payments.forms import CardForm, TokenOrderForm
 from payments.models import Payment, TokenOrder
 from payments.providers import payment_provider
-from payments.views import payment_started, sandbox_pay
+from payments.views import card_payment_context, payment_started, sandbox_pay
 from tokens import selectors as token_selectors
 from tokens.choices import AllocationState
 from tokens.models import Sale, TokenAllocation
@@ -82,9 +81,7 @@ def _order_context(order: TokenOrder, payment: Payment | None, **forms: Any) -> 
     return {
         "order": order, "sale": sale, "token": sale.token, "company": sale.token.company, "payment": payment,
         "amounts": _amounts(sale, int(order.units)), "refunded": token_orders.order_refunded(order),
-        "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
-        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "card_form": forms.get("card_form") or CardForm(),
+        **card_payment_context(forms.get("card_form")),
         "polling": order.state == TokenOrderState.PAID,
     }
 
@@ -151,8 +148,8 @@ def token_order_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 def _my_allocation(request: AuthenticatedRequest, pk: int) -> TokenAllocation:
     return get_object_or_404(TokenAllocation.objects.filter(holder_is(request.user))
-                             .exclude(exercise_price=None).select_related("token__company", "warrant__investment__round")
-                             .distinct(), pk=pk)
+                             .exclude(exercise_price=None).select_related("token__company", "warrant__investment__round"),
+                             pk=pk)
 
 
 def _exercise_context(allocation: TokenAllocation, payment: Payment | None, **forms: Any) -> dict[str, Any]:
@@ -160,9 +157,7 @@ def _exercise_context(allocation: TokenAllocation, payment: Payment | None, **fo
     return {
         "allocation": allocation, "warrant": allocation.warrant, "token": token, "company": token.company,
         "payment": payment, "tokens": format_amount(int(allocation.amount), token.decimals, token.symbol),
-        "sandbox": settings.PAYMENTS_PROVIDER == "sandbox",
-        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "card_form": forms.get("card_form") or CardForm(),
+        **card_payment_context(forms.get("card_form")),
         "unpaid": allocation.state == AllocationState.UNPAID,
     }
 
