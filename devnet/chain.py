@@ -378,8 +378,8 @@ class Chain:
     ) -> PragueBlockHeader:
         """The block's header; `transactions` and `receipts` in their consensus encodings (a transaction's is its
         raw bytes, as sent)."""
-        transaction_root = ordered_trie_root(list(transactions))
-        receipt_root = ordered_trie_root(list(receipts))
+        transaction_root = ordered_trie_root(transactions)
+        receipt_root = ordered_trie_root(receipts)
         return PragueBlockHeader(
             parent_hash=Hash32(parent_hash),
             uncles_hash=EMPTY_UNCLE_HASH,

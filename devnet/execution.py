@@ -123,31 +123,44 @@ def signing_hash_and_signature(raw: bytes) -> tuple[bytes, bytes] | None:
     return bytes(keccak(message)), r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recovery,))
 
 
-def decode_pending(raw: bytes) -> tuple[SignedTransactionAPI, bytes, bytes]:
-    """(transaction, hash, sender) of a raw transaction: the hash is the keccak of its wire bytes, the sender
-    recovered with coincurve from the signing hash (`signing_hash_and_signature`), and py-evm's own recovery
-    where that does not apply (its errors are the node's answer)."""
-    transaction = decode_transaction(raw)
+def recovered_sender(raw: bytes) -> bytes | None:
+    """The sender of a raw transaction, recovered with coincurve from `signing_hash_and_signature`; None where that
+    does not apply or the signature recovers no key (py-evm then recovers, or says why not)."""
     signed = signing_hash_and_signature(raw)
     if signed is None:
-        return transaction, bytes(keccak(raw)), bytes(transaction.sender)
+        return None
     try:
         public_key = PublicKey.from_signature_and_message(signed[1], signed[0], hasher=None)
     except ValueError:
-        return transaction, bytes(keccak(raw)), bytes(transaction.sender)
-    sender = bytes(keccak(public_key.format(compressed=False)[1:])[12:])
-    transaction.__dict__["sender"] = Address(sender)  # fills py-evm's cached_property
+        return None
+    return bytes(keccak(public_key.format(compressed=False)[1:])[12:])
+
+
+def decode_pending(raw: bytes) -> tuple[SignedTransactionAPI, bytes, bytes]:
+    """(transaction, hash, sender) of a raw transaction: decoded by py-evm (whose errors are the node's answer),
+    the hash the keccak of its wire bytes, the sender from `recovered_sender` or else py-evm's own recovery."""
+    transaction = decode_transaction(raw)
+    sender = recovered_sender(raw)
+    if sender is None:
+        sender = bytes(transaction.sender)
+    else:
+        _fill_sender(transaction, sender)
     return transaction, bytes(keccak(raw)), sender
 
 
 def decode_with_sender(raw: bytes, sender: bytes) -> SignedTransactionAPI:
     """Decode a transaction whose sender the coordinator already recovered (recovery costs ~0.1 ms)."""
     transaction = decode_transaction(raw)
+    _fill_sender(transaction, sender)
+    return transaction
+
+
+def _fill_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
+    """Give py-evm's transaction its sender, so that its cached_property never recovers it again."""
     try:
-        transaction.__dict__["sender"] = Address(sender)  # fills py-evm's cached_property
+        transaction.__dict__["sender"] = Address(sender)
     except AttributeError:
         pass
-    return transaction
 
 
 def execute_transaction(
