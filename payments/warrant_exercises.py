@@ -184,13 +184,12 @@ def paying_payment(allocation: TokenAllocation) -> Payment | None:
 PENDING = "pending"
 
 
-@transaction.atomic
 def _payouts_mark() -> None:
-    """Mark each delivered allocation whose tokens stand on a payment as being paid out, under its lock: a dispute
-    from then on is the platform's loss, and the money is not also returned."""
-    TokenAllocation.objects.select_for_update().filter(
-        state=AllocationState.DELIVERED, exercise_price__isnull=False, exercise_payout="").exclude(
-        exercise_payment_key="").update(exercise_payout=PENDING)
+    """Mark each delivered allocation whose tokens stand on a payment as being paid out: a dispute from then on is
+    the platform's loss, and the money is not also returned. One UPDATE: it takes each row's lock, waits for a
+    dispute holding it, and re-checks the payment key after that dispute commits."""
+    TokenAllocation.objects.filter(state=AllocationState.DELIVERED, exercise_price__isnull=False,
+                                   exercise_payout="").exclude(exercise_payment_key="").update(exercise_payout=PENDING)
 
 
 def exercise_payouts_due(*, agent: EscrowAgent) -> int:
