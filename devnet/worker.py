@@ -22,6 +22,7 @@ Messages to the coordinator: ("outcomes", [TxOutcome, ...]) as transactions are 
 from __future__ import annotations
 
 import pickle
+import select
 import time
 from collections import deque
 from multiprocessing.connection import Connection
@@ -80,9 +81,11 @@ def worker_main(connection: Connection, base: FlatState) -> None:
     queue: deque[tuple[int, bytes, bytes, bytes]] = deque()
     decoded: dict[bytes, Any] = {}  # pool transactions decoded ahead, by hash
     batch: list[TxOutcome] = []
+    poller = select.poll()  # a registered poll object: Connection.poll() builds a selector on every call
+    poller.register(connection.fileno(), select.POLLIN)
     while True:
         # Between transactions, take in whatever the coordinator sent (committed writes, the block's end).
-        while not queue or connection.poll():
+        while not queue or poller.poll(0):
             message = _receive(connection)
             kind = message[0]
             if kind == "committed":
@@ -117,6 +120,6 @@ def worker_main(connection: Connection, base: FlatState) -> None:
         batch.append(block.execute(index, raw, sender, decoded.pop(tx_hash, None)))
         # Results go out in small batches (fewer wake-ups of the coordinator), and at once when the
         # coordinator has said something (it may be waiting for one of them) or the share is done.
-        if len(batch) >= OUTCOME_BATCH or not queue or connection.poll():
-            connection.send(("outcomes", batch))
+        if len(batch) >= OUTCOME_BATCH or not queue or poller.poll(0):
+            connection.send_bytes(pickle.dumps(("outcomes", batch), protocol=pickle.HIGHEST_PROTOCOL))
             batch = []
