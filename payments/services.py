@@ -160,10 +160,17 @@ def _stakeholder_for(user: User, company: Company) -> Stakeholder:
     return Stakeholder.objects.create(company=company, name=name, email=user.email, user=user)
 
 
+# The smallest charge Stripe makes in US dollars, by card and by bank debit alike: below it the charge is refused.
+SMALLEST_CHARGE = Decimal("0.50")
+
+
 def dollars_and_cents_required(amount: Decimal | None) -> None:
-    """What an investor pays, by card or bank: more than nothing, in whole cents."""
+    """What an investor pays, by card or bank: in whole cents, and at least the smallest charge the provider makes."""
     if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise ValidationError({"amount": _("Enter an amount in dollars and cents, above zero.")})
+    if amount < SMALLEST_CHARGE:
+        raise ValidationError({"amount": _("Card and bank payments start at %(least)s.")
+                               % {"least": f"${SMALLEST_CHARGE:,.2f}"}})
 
 
 @transaction.atomic

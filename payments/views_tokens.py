@@ -159,6 +159,8 @@ def _exercise_context(allocation: TokenAllocation, payment: Payment | None, **fo
         "payment": payment, "tokens": format_amount(int(allocation.amount), token.decimals, token.symbol),
         **card_payment_context(forms.get("card_form")),
         "unpaid": allocation.state == AllocationState.UNPAID,
+        "card_payable": warrant_exercises.card_payable(allocation),
+        "below_smallest_charge": warrant_exercises.below_smallest_charge(allocation),
     }
 
 

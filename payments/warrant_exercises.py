@@ -21,6 +21,10 @@ not claimed yet wait for a payment again (and so do tokens whose distribution th
 cannot be taken back, and once the payout is made (or pending) the dispute is the platform's loss. Either is
 written to the audit trail for compliance. A dispute the platform wins puts the money back: the tokens stand on it
 again, or, when the holder has paid again meanwhile, it is refunded.
+
+An exercise price below the smallest card charge ($0.50) cannot be paid by card; the company records a payment it
+received itself instead (`exercise_recorded`, also for a holder who paid by wire). The tokens then stand on that
+record, and there is nothing to pay out.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from tokens.warrants import allocation_holder_id
 
 logger = logging.getLogger(__name__)
 
+PENDING = "pending"  # `exercise_payout` while the payout is being made
+RECORDED = "recorded"  # `exercise_payout` when the company received the money itself: nothing to pay out
 OPEN = (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.PROCESSING, PaymentStatus.FAILED)  # may still be paid
 
 
@@ -76,6 +82,8 @@ def exercise_start(*, actor: Actor, allocation: TokenAllocation, provider: Payme
     if allocation.state != AllocationState.UNPAID or allocation.exercise_price is None:
         raise ValidationError(_("These tokens are not waiting for a payment (%(state)s).") % {
             "state": allocation.get_state_display()})
+    if not card_payable(allocation):
+        raise ValidationError(below_smallest_charge(allocation))
     open_payment = allocation.payments.filter(status__in=OPEN).order_by("-pk").first()
     if open_payment is not None:
         return open_payment
@@ -86,6 +94,44 @@ def exercise_start(*, actor: Actor, allocation: TokenAllocation, provider: Payme
                  company_id=allocation.token.company_id,
                  changes={"amount": str(payment.amount), "currency": payment.currency, "payment": payment.key})
     return payment
+
+
+def card_payable(allocation: TokenAllocation) -> bool:
+    """Whether the exercise price is at least the smallest charge a card takes."""
+    from payments.services import SMALLEST_CHARGE
+
+    return allocation.exercise_price is not None and allocation.exercise_price >= SMALLEST_CHARGE
+
+
+def below_smallest_charge(allocation: TokenAllocation) -> str:
+    from payments.services import SMALLEST_CHARGE
+
+    return _("An exercise price below %(least)s cannot be paid by card: %(company)s records your payment once it "
+             "has it.") % {"least": f"${SMALLEST_CHARGE:,.2f}", "company": allocation.token.company.legal_name}
+
+
+@transaction.atomic
+def exercise_recorded(*, actor: Actor, allocation: TokenAllocation, reference: str) -> TokenAllocation:
+    """The company received the exercise price itself (a wire, or a price below the smallest card charge): the
+    tokens stand on its record and become claimable; nothing is paid out. A card payment that still goes through
+    is refunded (`payment_applied`). The caller has checked that the actor may edit the company's tokens."""
+    reference = reference.strip()
+    if not reference or len(reference) > 100:
+        raise ValidationError({"reference": _("Enter how the payment reached the company (a wire reference, say), "
+                                              "in at most 100 characters.")})
+    allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("token").get(pk=allocation.pk)
+    if allocation.state != AllocationState.UNPAID or allocation.exercise_payment_key:
+        raise ValidationError(_("These tokens are not waiting for a payment (%(state)s).") % {
+            "state": allocation.get_state_display()})
+    allocation.exercise_payment_key = f"{RECORDED}_{uuid.uuid4().hex[:30]}"  # fits the key's 40 characters
+    allocation.exercise_payout = RECORDED
+    allocation.state = AllocationState.CLAIMABLE
+    allocation.save(update_fields=["exercise_payment_key", "exercise_payout", "state"])
+    audit_record(actor=actor, action="payments.warrant_exercise_recorded", target=allocation,
+                 company_id=allocation.token.company_id,
+                 changes={"amount": str(allocation.exercise_price), "currency": allocation.exercise_currency,
+                          "reference": reference, "record": allocation.exercise_payment_key})
+    return allocation
 
 
 def exercise_payment_metadata(payment: Payment) -> tuple[dict[str, str], str, str]:
@@ -181,7 +227,6 @@ def paying_payment(allocation: TokenAllocation) -> Payment | None:
     return Payment.objects.filter(allocation=allocation, key=allocation.exercise_payment_key).first()
 
 
-PENDING = "pending"
 
 
 def _payouts_mark() -> None:

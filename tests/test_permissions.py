@@ -614,6 +614,11 @@ RULES = [
     *[Rule(f"tokens:{name}", "post", lambda c, path=path: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/{path}/",
            page(EDITORS, ok=302))
       for name, path in (("warrants_convert", "warrants/convert"), ("allocations_deploy", "allocations/deploy"))],
+    # Recording an exercise price the company received itself: editors only (no reference: refused with a message,
+    # 302 back to the page, nothing recorded).
+    Rule("tokens:exercise_record", "post",
+         lambda c: f"/companies/{slug(c)}/tokens/{cast_token(c).pk}/allocations/{cast_priced_allocation(c).pk}"
+                   "/exercise-recorded/", page(EDITORS, ok=302), data=lambda c, r: {"reference": " "}),
     # A deployed sale's team actions: a draft sale refuses with a message (302 back to its page).
     *[Rule(f"tokens:sale_{action}", "post", lambda c, action=action: f"/companies/{slug(c)}/sales/{cast_sale(c).pk}/{action}/",
            page(EDITORS, ok=302)) for action in ("finalize", "pause", "resume")],

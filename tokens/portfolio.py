@@ -69,6 +69,13 @@ class AllocationHolding:
     def can_claim(self) -> bool:
         return self.allocation.state == AllocationState.CLAIMABLE
 
+    @property
+    def can_pay_by_card(self) -> bool:
+        """Waiting for its exercise price, which is at least the smallest card charge."""
+        from payments.warrant_exercises import card_payable
+
+        return self.allocation.state == AllocationState.UNPAID and card_payable(self.allocation)
+
 
 @dataclass
 class BalanceHolding:

@@ -13,6 +13,8 @@ urlpatterns = [
     path("companies/<slug:slug>/tokens/<int:pk>/warrants/new/", views_hybrid.warrant_new, name="warrant_new"),
     path("companies/<slug:slug>/tokens/<int:pk>/warrants/convert/", views_hybrid.warrants_convert,
          name="warrants_convert"),
+    path("companies/<slug:slug>/tokens/<int:pk>/allocations/<int:allocation_pk>/exercise-recorded/",
+         views_hybrid.exercise_record, name="exercise_record"),
     path("companies/<slug:slug>/tokens/<int:pk>/allocations/new/", views_hybrid.allocation_new, name="allocation_new"),
     path("companies/<slug:slug>/tokens/<int:pk>/allocations/deploy/", views_hybrid.allocations_deploy,
          name="allocations_deploy"),

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -149,6 +149,21 @@ def allocations_deploy(request: AuthenticatedRequest, slug: str, pk: int) -> Htt
                         "Deploying %(n)s vesting wallets: each is funded once its contract confirms.", n) % {"n": n}
 
     return _run(request, slug, pk, deploy)
+
+
+@login_required
+@require_POST
+def exercise_record(request: AuthenticatedRequest, slug: str, pk: int, allocation_pk: int) -> HttpResponse:
+    """The company received a priced warrant's exercise price itself: its record lets the holder claim."""
+    def record(actor: Actor, token: Token) -> str:
+        from payments.warrant_exercises import exercise_recorded
+
+        allocation = get_object_or_404(TokenAllocation.objects.filter(token=token).exclude(exercise_price=None)
+                                       .select_related("stakeholder"), pk=allocation_pk)
+        exercise_recorded(actor=actor, allocation=allocation, reference=request.POST.get("reference", ""))
+        return _("Payment recorded: %(name)s can claim the tokens.") % {"name": allocation.label}
+
+    return _run(request, slug, pk, record)
 
 
 def _run(request: AuthenticatedRequest, slug: str, pk: int, action: Callable[[Actor, Token], str]) -> HttpResponse:

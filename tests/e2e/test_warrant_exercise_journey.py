@@ -55,3 +55,29 @@ def test_the_holder_pays_a_priced_warrant_by_card_then_claims(
     assert (allocation.state, allocation.beneficiary_address) == (AllocationState.DEPLOYING, wallet.address)
     assert ChainIntent.objects.get(purpose="allocation.distribute").params == {
         "to": wallet.address, "amount": str(5 * UNIT)}
+
+
+def test_the_company_records_an_exercise_price_no_card_takes(
+        lumen: Any, live_server: Any, signed_in: Any, shot: Any) -> None:  # noqa: F811
+    warrants.warrant_issue(actor=lumen.actor, company=lumen.company, stakeholder=lumen.fund, kind="fixed",
+                           token_amount=UNIT, price_per_token=Decimal("0.25"))
+    launch(lumen.token)
+    (allocation,) = warrants.warrants_convert(actor=lumen.actor, token=lumen.token).allocations
+
+    holder = signed_in(lumen.fund_user)
+    holder.goto(f"{live_server.url}/portfolio/tokens/{allocation.pk}/exercise/")
+    holder.locator("#below-smallest-charge").wait_for()
+    assert "cannot be paid by card" in holder.locator("#below-smallest-charge").inner_text()
+    shot(holder, "below-smallest-charge")
+
+    founder = signed_in(lumen.owner.user)
+    founder.goto(f"{live_server.url}/companies/{lumen.company.slug}/tokens/{lumen.token.pk}/holders/")
+    founder.get_by_placeholder("Wire reference").fill("WIRE-2026-114")
+    shot(founder, "record-payment")
+    founder.get_by_role("button", name="Record payment").click()
+    founder.get_by_text("Payment recorded").wait_for()
+    shot(founder, "recorded")
+
+    holder.reload()
+    holder.get_by_text("Paid. Claim your tokens").first.wait_for()
+    assert holder.locator("#allocation-state").inner_text() == "Claimable"

@@ -81,6 +81,7 @@ def test_sam_commits_within_his_limit_pays_by_card_and_the_money_is_held_in_escr
     ("2500.01", "above what your Regulation Crowdfunding investment limit leaves you"),
     ("50", "minimum investment is \\$100.00"),
     ("0", "above zero"),
+    ("0.49", "payments start at \\$0.50"),  # Stripe's smallest charge, whatever the round's minimum
     ("10.005", "dollars and cents"),
 ])
 def test_a_commitment_outside_the_rules_is_refused_and_changes_nothing(sandbox, amount: str, message: str) -> None:

@@ -260,6 +260,7 @@ def test_bad_card_orders_are_refused_and_write_nothing(
     assert "least you can buy now is 100" in refused("99.99")
     assert "most you can buy now is 4,000" in refused("4000.01")
     assert "dollars and cents" in refused("100.001")
+    assert "payments start at $0.50" in refused("0.49")
     assert "verified wallets" in refused("200", wallet=INVESTOR_B)
     deployed.sale.accepts_card = False
     deployed.sale.save()

@@ -343,3 +343,68 @@ def test_the_api_starts_the_payment_for_stripe_js(lumen: Any, client: Any) -> No
         ("unpaid", "12.50", False)]
     client.force_login(UserFactory())
     assert client.post(url).status_code == 404
+
+
+def test_a_price_below_the_smallest_card_charge_is_recorded_by_the_company(
+        lumen: Any, client: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen, tokens=UNIT, price="0.25")  # one token at 25 cents: no card takes it
+    assert allocation.exercise_price == Decimal("0.25")
+    holder = Actor(user=lumen.fund_user)
+    with pytest.raises(ValidationError, match=r"below \$0.50 cannot be paid by card"):
+        warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox)
+    client.force_login(lumen.fund_user)
+    assert f"/portfolio/tokens/{allocation.pk}/exercise/start/" not in client.get(
+        reverse("payments:portfolio")).content.decode()  # no pay button, a link to the page that says why
+    page = client.get(reverse("payments:warrant_exercise", args=[allocation.pk])).content.decode()
+    assert 'id="below-smallest-charge"' in page
+    assert "records your payment" in page
+    answer = client.post(reverse("api-warrant-exercise", args=[allocation.pk]))
+    assert answer.status_code == 400
+    assert "cannot be paid by card" in answer.content.decode()
+    assert not Payment.objects.exists()
+
+    # The founder's page: a reference is required, then the tokens are the holder's to claim.
+    client.force_login(lumen.owner.user)
+    url = reverse("tokens:exercise_record", args=[lumen.company.slug, lumen.token.pk, allocation.pk])
+    holders = reverse("tokens:token_holders", args=[lumen.company.slug, lumen.token.pk])
+    assert url in client.get(holders).content.decode()
+    assert client.post(url, {"reference": "  "}).url == holders
+    allocation.refresh_from_db()
+    assert (allocation.state, allocation.exercise_payment_key) == (AllocationState.UNPAID, "")
+    client.post(url, {"reference": "WIRE-2026-114"})
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    assert allocation.exercise_payment_key.startswith("recorded_")
+    record = AuditEvent.objects.get(action="payments.warrant_exercise_recorded", target_id=str(allocation.pk))
+    assert record.changes["reference"] == "WIRE-2026-114"
+    assert record.changes["amount"] == "0.25"
+    assert "Record payment" not in client.get(holders).content.decode()
+    with pytest.raises(ValidationError, match="not waiting for a payment"):  # recorded once
+        warrant_exercises.exercise_recorded(actor=lumen.actor, allocation=allocation, reference="again")
+
+    # Claimed and delivered: nothing was held, so nothing is paid out.
+    warrants.allocation_claim(actor=holder, allocation=allocation, wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
+    warrants.allocation_delivered(allocation.pk)
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 0
+    allocation.refresh_from_db()
+    assert allocation.exercise_payout == warrant_exercises.RECORDED
+    assert not SandboxEscrowEntry.objects.exists()
+
+
+def test_a_card_payment_that_lands_after_the_company_recorded_one_goes_back(
+        lumen: Any, client: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    payment = warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=allocation,
+                                               provider=sandbox)
+    warrant_exercises.exercise_recorded(actor=lumen.actor, allocation=allocation, reference="wire 7781")
+    assert paid_with(VISA, payment, sandbox).status == PaymentStatus.SUCCEEDED
+    assert Refund.objects.get(payment=payment).amount == Decimal("12.50")
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    assert allocation.exercise_payout == warrant_exercises.RECORDED
+
+    # Only the company's editors record; another company's token is not found.
+    other = UserFactory()
+    client.force_login(other)
+    url = reverse("tokens:exercise_record", args=[lumen.company.slug, lumen.token.pk, allocation.pk])
+    assert client.post(url, {"reference": "x"}).status_code in (403, 404)
