@@ -29,6 +29,7 @@ record, and there is nothing to pay out.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import datetime
@@ -113,16 +114,24 @@ def below_smallest_charge(allocation: TokenAllocation) -> str:
 @transaction.atomic
 def exercise_recorded(*, actor: Actor, allocation: TokenAllocation, reference: str) -> TokenAllocation:
     """The company received the exercise price itself (a wire, or a price below the smallest card charge): the
-    tokens stand on its record and become claimable; nothing is paid out. A card payment that still goes through
-    is refunded (`payment_applied`). The caller has checked that the actor may edit the company's tokens."""
+    tokens stand on its record and become claimable; nothing is paid out. A card payment still open is cancelled
+    with the provider, and one that goes through anyway is refunded (`payment_applied`)."""
+    from payments import tasks
+    from tokens.services import require_editor
+
+    allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("token__company").get(
+        pk=allocation.pk)
+    require_editor(actor, allocation.token.company)
     reference = reference.strip()
     if not reference or len(reference) > 100:
         raise ValidationError({"reference": _("Enter how the payment reached the company (a wire reference, say), "
                                               "in at most 100 characters.")})
-    allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("token").get(pk=allocation.pk)
-    if allocation.state != AllocationState.UNPAID or allocation.exercise_payment_key:
+    if (allocation.state != AllocationState.UNPAID or allocation.exercise_price is None
+            or allocation.exercise_payment_key):
         raise ValidationError(_("These tokens are not waiting for a payment (%(state)s).") % {
             "state": allocation.get_state_display()})
+    for payment in allocation.payments.filter(status__in=OPEN, provider_id__isnull=False):
+        transaction.on_commit(functools.partial(tasks.payment_cancel.delay, payment.pk))
     allocation.exercise_payment_key = f"{RECORDED}_{uuid.uuid4().hex[:30]}"  # fits the key's 40 characters
     allocation.exercise_payout = RECORDED
     allocation.state = AllocationState.CLAIMABLE

@@ -39,7 +39,8 @@ SALE_FIELDS = ("name", "state", "payment_asset", "payment_token_address", "payme
                "deploy_block", "accepted_total", "tokens_for_sale")
 WARRANT_FIELDS = ("kind", "token_amount", "price_per_token", "currency", "state", "converted_at")
 ALLOCATION_FIELDS = ("kind", "label", "beneficiary_address", "amount", "vesting_start", "cliff", "duration",
-                     "vesting_address", "released", "exercise_price", "exercise_payout", "state")
+                     "vesting_address", "released", "exercise_price", "exercise_payment_key", "exercise_payout",
+                     "state")
 UINT_FIELDS = {"supply_cap", "investor_pool", "distributor_ceiling", "price", "soft_cap", "hard_cap",
                "min_per_investor", "max_per_investor", "accepted_total", "tokens_for_sale", "token_amount", "amount",
                "released"}
@@ -252,6 +253,11 @@ def tokens_sidecar_import(*, actor: Actor, company: Company, document: Any,
     for allocation, token_key, warrant_key in allocations:
         allocation.token = tokens[token_key]
         allocation.warrant = warrants[warrant_key] if warrant_key else None
+        if allocation.exercise_payment_key and not allocation.exercise_payout:
+            from payments.warrant_exercises import RECORDED
+
+            # Paid for where the file came from: that money is not held here, so nothing is paid out from here.
+            allocation.exercise_payout = RECORDED
         allocation.save()
         _watch(allocation.token.chain_id, allocation.vesting_address, ContractKind.VESTING,
                allocation.token.deploy_block, token=allocation.token, allocation=allocation)

@@ -161,7 +161,8 @@ def exercise_record(request: AuthenticatedRequest, slug: str, pk: int, allocatio
         allocation = get_object_or_404(TokenAllocation.objects.filter(token=token).exclude(exercise_price=None)
                                        .select_related("stakeholder"), pk=allocation_pk)
         exercise_recorded(actor=actor, allocation=allocation, reference=request.POST.get("reference", ""))
-        return _("Payment recorded: %(name)s can claim the tokens.") % {"name": allocation.label}
+        holder = allocation.stakeholder.name if allocation.stakeholder else allocation.label
+        return _("Payment recorded: %(name)s can claim the tokens.") % {"name": holder}
 
     return _run(request, slug, pk, record)
 

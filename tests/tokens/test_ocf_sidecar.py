@@ -106,6 +106,27 @@ def test_export_import_export_loses_nothing(hybrid: Any) -> None:
     assert set(WatchedContract.objects.filter(token=token).values_list("kind", flat=True)) == {"token", "vesting"}
 
 
+def test_a_paid_exercise_travels_and_is_not_paid_out_again_where_it_lands(hybrid: Any) -> None:
+    """An exercise the company recorded keeps its record; one paid by card here travels as paid, but its money
+    stayed with the escrow agent here, so where it lands it counts as received outside (nothing to pay out)."""
+    from payments.warrant_exercises import RECORDED, exercise_recorded
+
+    priced = TokenAllocation.objects.get(token=hybrid.token, state="unpaid")
+    exercise_recorded(actor=hybrid.actor, allocation=priced, reference="WIRE-1")
+    converted = TokenAllocation.objects.get(token=hybrid.token, kind="investor", exercise_price=None)
+    TokenAllocation.objects.filter(pk=converted.pk).update(exercise_price=Decimal("10.00"), exercise_payment_key="pay_x")
+    data = ocf_selectors.ocf_package_zip(company=hybrid.company)
+    _free_the_addresses(hybrid.company)
+    copy = _empty_company(hybrid.owner)
+    ocf_services.ocf_zip_import(actor=hybrid.actor, company=copy, data=data)
+    landed = {a.exercise_price: a for a in TokenAllocation.objects.filter(token__company=copy, kind="investor")}
+    recorded, card_paid = landed[Decimal("1250.00")], landed[Decimal("10.00")]
+    assert (recorded.state, recorded.exercise_payout) == ("claimable", RECORDED)
+    assert recorded.exercise_payment_key.startswith("recorded_")
+    assert (card_paid.state, card_paid.exercise_payment_key, card_paid.exercise_payout) == (
+        "claimable", "pay_x", RECORDED)
+
+
 def test_a_token_already_on_the_platform_is_refused_and_nothing_is_written(hybrid: Any) -> None:
     data = ocf_selectors.ocf_package_zip(company=hybrid.company)
     copy = _empty_company(hybrid.owner, "Lumen Copy, Inc.")

@@ -403,6 +403,19 @@ def test_a_card_payment_that_lands_after_the_company_recorded_one_goes_back(
     assert allocation.state == AllocationState.CLAIMABLE
     assert allocation.exercise_payout == warrant_exercises.RECORDED
 
+    # A card payment still open when the company records is cancelled at the provider: it can no longer be paid.
+    other_allocation = priced(lumen, tokens=2 * UNIT)
+    open_payment = services.payment_create_outside_transaction(
+        payment=warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=other_allocation,
+                                                 provider=sandbox), provider=sandbox)
+    warrant_exercises.exercise_recorded(actor=lumen.actor, allocation=other_allocation, reference="wire 7790")
+    open_payment.refresh_from_db()
+    assert open_payment.status == PaymentStatus.CANCELED
+    assert sandbox.payment_get(open_payment.provider_id or "").status == PaymentStatus.CANCELED
+    with pytest.raises(PermissionDenied):  # the holder cannot record their own payment
+        warrant_exercises.exercise_recorded(actor=Actor(user=lumen.fund_user), allocation=other_allocation,
+                                            reference="trust me")
+
     # Only the company's editors record; another company's token is not found.
     other = UserFactory()
     client.force_login(other)
