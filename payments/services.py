@@ -344,10 +344,10 @@ def payment_apply(*, data: PaymentData, provider: PaymentProvider, now: datetime
     elif new == PaymentStatus.SUCCEEDED:
         EscrowEntry.objects.create(round=round, payment=payment, kind=EscrowEntryKind.HOLD, amount=payment.amount,
                                    currency=payment.currency, provider_ref=payment.provider_id or "")
-        _queue_after_commit("escrow_hold", payment.pk)
+        queue_after_commit("escrow_hold", payment.pk)
         if investment.state in (InvestmentState.PENDING_PAYMENT, InvestmentState.PROCESSING):
             _set_state(investment, InvestmentState.FUNDED)
-            _queue_after_commit("document_receipt_generate", payment.pk)
+            queue_after_commit("document_receipt_generate", payment.pk)
         else:
             # Paid after the commitment stopped being live (cancelled, or the round closed or failed): the money
             # is not the issuer's, so it goes straight back.
@@ -374,7 +374,7 @@ def _provider_id_keep(payment: Payment, data: PaymentData) -> None:
         payment.save(update_fields=["provider_id", "client_secret", "updated_at"])
 
 
-def _queue_after_commit(task_name: str, *args: object) -> None:
+def queue_after_commit(task_name: str, *args: object) -> None:
     """Run a Celery task of `payments.tasks` once the current transaction commits (never for a rollback)."""
     from payments import tasks
 
@@ -404,7 +404,7 @@ def refund_apply(*, data: RefundData, provider: PaymentProvider, now: datetime |
             payment=payment, kind=EscrowEntryKind.RETURN,
             defaults={"round_id": payment.commitment.investment.round_id, "amount": refund.amount,
                       "currency": refund.currency, "provider_ref": data.provider_id})
-        _queue_after_commit("escrow_return", refund.pk)
+        queue_after_commit("escrow_return", refund.pk)
         if investment.state == InvestmentState.CANCELLED:
             _set_state(investment, InvestmentState.REFUNDED)
     refund.save()
@@ -452,7 +452,7 @@ def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime
                 payment=payment, kind=EscrowEntryKind.RETURN,
                 defaults={"round_id": investment.round_id, "amount": data.amount, "currency": data.currency,
                           "provider_ref": data.provider_id})
-            _queue_after_commit("escrow_return_dispute", dispute.pk)
+            queue_after_commit("escrow_return_dispute", dispute.pk)
         _flag(commitment, f"Payment disputed: {data.reason}", now)
     audit_record(actor=Actor.system(), action="payments.dispute", target=payment,
                  company_id=investment.round.company_id, changes={"reason": data.reason, "amount": str(data.amount)})
@@ -499,7 +499,7 @@ def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = No
         raise ValidationError(_("A refund is more than nothing and at most what was paid."))
     refund = Refund.objects.create(payment=payment, key=f"ref_{uuid.uuid4().hex}", amount=amount,
                                    currency=payment.currency, reason=reason)
-    _queue_after_commit("refund_submit", refund.pk)
+    queue_after_commit("refund_submit", refund.pk)
     return refund
 
 
@@ -534,7 +534,7 @@ def _withdraw(commitment: Commitment, investment: Investment, reason: str, now: 
         if payment.status == PaymentStatus.SUCCEEDED:
             refund_request(payment=payment, reason=reason)
         elif payment.status == PaymentStatus.REQUIRES_PAYMENT and payment.provider_id:
-            _queue_after_commit("payment_cancel", payment.pk)
+            queue_after_commit("payment_cancel", payment.pk)
         # processing: the bank debit is on its way; when it settles payment_apply sends it back.
 
 
@@ -603,7 +603,7 @@ def round_announce_material_change(*, actor: Actor, round: Round, summary: str,
     asked = commitments.update(reconfirm_by=reconfirm_by, reconfirmed_at=None)
     audit_record(actor=actor, action="payments.material_change", target=round, company_id=round.company_id,
                  changes={"summary": summary, "reconfirm_by": reconfirm_by.isoformat(), "commitments": asked})
-    _queue_after_commit("round_notify", round.pk, "material_change", summary)
+    queue_after_commit("round_notify", round.pk, "material_change", summary)
     return asked
 
 
@@ -672,7 +672,7 @@ def round_close_early(*, actor: Actor, round: Round, closes_on: object, now: dat
     round.save(update_fields=["closes_on"])
     audit_record(actor=actor, action="payments.round_close_early", target=round, company_id=round.company_id,
                  changes={"closes_on": [str(old), str(closes_on)]})
-    _queue_after_commit("round_notify", round.pk, "early_close", str(closes_on))
+    queue_after_commit("round_notify", round.pk, "early_close", str(closes_on))
     return round
 
 
@@ -708,8 +708,8 @@ def round_close(*, actor: Actor, round: Round, now: datetime | None = None) -> R
     if accepted:
         EscrowEntry.objects.create(round=round, kind=EscrowEntryKind.RELEASE, amount=accepted,
                                    currency=round.currency)
-        _queue_after_commit("escrow_release", round.pk)
-    _queue_after_commit("round_closed_documents_and_mail", round.pk)
+        queue_after_commit("escrow_release", round.pk)
+    queue_after_commit("round_closed_documents_and_mail", round.pk)
     return round
 
 
@@ -735,7 +735,7 @@ def round_fail(*, actor: Actor, round: Round, now: datetime | None = None) -> Ro
         locked, investment = _commitment_locked(commitment)
         _withdraw(locked, investment, RefundReason.ROUND_FAILED, now)
     round = equity_services.round_cancel(actor=actor, round=round)
-    _queue_after_commit("round_notify", round.pk, "cancelled", "")
+    queue_after_commit("round_notify", round.pk, "cancelled", "")
     return round
 
 
@@ -799,7 +799,7 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
         defaults={"type": event.type, "payload": dict(event.payload)})
     if not created:
         return None
-    _queue_after_commit("webhook_process", stored.pk)
+    queue_after_commit("webhook_process", stored.pk)
     return stored
 
 

@@ -25,7 +25,6 @@ which the sale contract itself holds until the sale succeeds (and returns if it 
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from datetime import datetime
@@ -159,10 +158,10 @@ def token_order_cancel(*, actor: Actor, order: TokenOrder) -> TokenOrder:
         raise ValidationError(_("This order is paid for, so it can no longer be cancelled."))
     order.state = TokenOrderState.CANCELLED
     order.save(update_fields=["state", "updated_at"])
-    from payments import tasks
+    from payments.services import queue_after_commit
 
     for payment in order.payments.filter(provider_id__isnull=False):
-        transaction.on_commit(functools.partial(tasks.payment_cancel.delay, payment.pk))
+        queue_after_commit("payment_cancel", payment.pk)
     audit_record(actor=actor, action="payments.token_order_cancel", target=order,
                  company_id=order.sale.token.company_id, changes={})
     return order

@@ -29,7 +29,6 @@ record, and there is nothing to pay out.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from datetime import datetime
@@ -62,14 +61,6 @@ def exercise_account(token_id: int) -> str:
 def payment_account(payment: Payment) -> str:
     """The escrow account an exercise's payment is held in."""
     return exercise_account(TokenAllocation.objects.values_list("token_id", flat=True).get(pk=payment.allocation_pk))
-
-
-def _after_commit(task_name: str, payment: Payment, reference: str = "") -> None:
-    """Tell the escrow agent after commit; `reference` names the movement (the payment's key by default)."""
-    from payments import tasks
-
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(payment.pk, reference or payment.key))
 
 
 @transaction.atomic
@@ -116,7 +107,7 @@ def exercise_recorded(*, actor: Actor, allocation: TokenAllocation, reference: s
     """The company received the exercise price itself (a wire, or a price below the smallest card charge): the
     tokens stand on its record and become claimable; nothing is paid out. A card payment still open is cancelled
     with the provider, and one that goes through anyway is refunded (`payment_applied`)."""
-    from payments import tasks
+    from payments.services import queue_after_commit
     from tokens.services import require_editor
 
     allocation = TokenAllocation.objects.select_for_update(of=("self",)).select_related("token__company").get(
@@ -131,7 +122,7 @@ def exercise_recorded(*, actor: Actor, allocation: TokenAllocation, reference: s
         raise ValidationError(_("These tokens are not waiting for a payment (%(state)s).") % {
             "state": allocation.get_state_display()})
     for payment in allocation.payments.filter(status__in=OPEN, provider_id__isnull=False):
-        transaction.on_commit(functools.partial(tasks.payment_cancel.delay, payment.pk))
+        queue_after_commit("payment_cancel", payment.pk)
     allocation.exercise_payment_key = f"{RECORDED}_{uuid.uuid4().hex[:30]}"  # fits the key's 40 characters
     allocation.exercise_payout = RECORDED
     allocation.state = AllocationState.CLAIMABLE
@@ -167,7 +158,10 @@ def _stands_on(allocation: TokenAllocation, payment: Payment, reference: str = "
     if allocation.state == AllocationState.UNPAID:
         allocation.state = AllocationState.CLAIMABLE
     allocation.save(update_fields=["exercise_payment_key", "state"])
-    _after_commit("warrant_exercise_hold", payment, reference)
+    from payments.services import queue_after_commit
+
+    # The escrow agent's movement is named by `reference`, else by the payment's key.
+    queue_after_commit("warrant_exercise_hold", payment.pk, reference or payment.key)
 
 
 def _refund(payment: Payment) -> None:
@@ -203,7 +197,9 @@ def disputed(*, allocation: TokenAllocation, payment: Payment, dispute_id: str) 
     if allocation.exercise_payout:
         return {"allocation": f"paid out to the company already ({allocation.exercise_payout}): the platform's "
                               "loss; for compliance to follow up"}
-    _after_commit("warrant_exercise_returned", payment, reference=dispute_id)
+    from payments.services import queue_after_commit
+
+    queue_after_commit("warrant_exercise_returned", payment.pk, dispute_id)
     allocation.exercise_payment_key = ""
     sent = allocation.state in (AllocationState.DEPLOYING, AllocationState.DELIVERED)
     if allocation.state == AllocationState.CLAIMABLE:
