@@ -68,6 +68,12 @@ def paid_with(card: str, payment: Payment, sandbox: SandboxProvider) -> Payment:
     return payment
 
 
+def paid_by(holder: Actor, allocation: TokenAllocation, sandbox: SandboxProvider) -> Payment:
+    """The holder starts paying the exercise price and pays it with a card that goes through."""
+    return paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox),
+                     sandbox)
+
+
 def test_the_holder_pays_once_however_often_the_provider_says_so_then_claims(
         lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
     allocation = priced(lumen)
@@ -165,8 +171,7 @@ def test_a_dispute_before_the_claim_puts_the_tokens_back_to_unpaid(
         lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
     allocation = priced(lumen)
     holder = Actor(user=lumen.fund_user)
-    payment = paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation,
-                                                               provider=sandbox), sandbox)
+    payment = paid_by(holder, allocation, sandbox)
     sandbox.dispute(payment.provider_id or "")
     sandbox.deliver_pending()
     SandboxEvent.objects.update(delivered_at=None)
@@ -204,8 +209,7 @@ def test_a_dispute_after_the_claim_leaves_a_failed_distribution_unpaid(
         lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
     allocation = priced(lumen)
     holder = Actor(user=lumen.fund_user)
-    payment = paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation,
-                                                               provider=sandbox), sandbox)
+    payment = paid_by(holder, allocation, sandbox)
     warrants.allocation_claim(actor=holder, allocation=allocation, wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
     sandbox.dispute(payment.provider_id or "")
     sandbox.deliver_pending()
@@ -238,8 +242,7 @@ def test_a_dispute_that_arrives_before_the_success_frees_nothing(
 def test_a_dispute_won_puts_the_money_back_once(lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
     allocation = priced(lumen)
     holder = Actor(user=lumen.fund_user)
-    payment = paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation,
-                                                               provider=sandbox), sandbox)
+    payment = paid_by(holder, allocation, sandbox)
 
     def dispute(status: str) -> None:
         services.dispute_apply(data=DisputeData(provider_id="dp_1", payment_id=payment.provider_id or "",
@@ -261,8 +264,7 @@ def test_a_dispute_won_puts_the_money_back_once(lumen: Any, sandbox: SandboxProv
                                 currency="USD", reason="fraudulent", status="needs_response")
     services.dispute_apply(data=dispute_again, provider=sandbox)
     assert held(allocation) == 0
-    again = paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation, provider=sandbox),
-                      sandbox)
+    again = paid_by(holder, allocation, sandbox)
     services.dispute_apply(data=dataclasses.replace(dispute_again, status="won"), provider=sandbox)
     allocation.refresh_from_db()
     assert allocation.exercise_payment_key == again.key
@@ -273,8 +275,7 @@ def test_a_dispute_once_the_payout_is_under_way_is_the_platforms_loss(
         lumen: Any, sandbox: SandboxProvider, monkeypatch: Any) -> None:  # noqa: F811
     allocation = priced(lumen)
     holder = Actor(user=lumen.fund_user)
-    payment = paid_with(VISA, warrant_exercises.exercise_start(actor=holder, allocation=allocation,
-                                                               provider=sandbox), sandbox)
+    payment = paid_by(holder, allocation, sandbox)
     warrants.allocation_claim(actor=holder, allocation=allocation, wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
     warrants.allocation_delivered(allocation.pk)
     escrow = SandboxEscrow()
