@@ -229,12 +229,17 @@ class Refund(models.Model):
 
 
 class Dispute(models.Model):
+    """A card dispute or a returned bank debit, as the provider reports it. An inquiry (Stripe's `warning_*`
+    statuses: the card issuer asks before it disputes) takes no money; `funds_withdrawn` is set, once, when the
+    provider has taken the amount back, which is when the platform reverses what the payment paid for."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
     provider_id = models.CharField(max_length=100, unique=True)
     amount = models.DecimalField(max_digits=20, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     reason = models.CharField(max_length=60, blank=True)
     status = models.CharField(max_length=40, blank=True)
+    funds_withdrawn = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -65,6 +65,13 @@ from payments.providers.base import (
 )
 
 DISPUTE_WON = "won"  # the provider's dispute status once the money is back with the platform
+# The statuses of a dispute whose money the provider has taken (Stripe's; the sandbox speaks the same). An inquiry
+# (`warning_needs_response`, `warning_under_review`, `warning_closed`) takes nothing until it is escalated.
+DISPUTE_TAKEN = frozenset({"needs_response", "under_review", "lost"})
+INQUIRY_PREFIX = "warning_"
+INQUIRY_CLOSED = "warning_closed"
+_DISPUTE_STAGES = {"warning_needs_response": 1, "warning_under_review": 2, INQUIRY_CLOSED: 3, "needs_response": 3,
+                   "under_review": 4, DISPUTE_WON: 5, "lost": 5}
 LIVE = (InvestmentState.PENDING_PAYMENT, InvestmentState.PROCESSING, InvestmentState.FUNDED)
 
 
@@ -413,73 +420,107 @@ def refund_apply(*, data: RefundData, provider: PaymentProvider, now: datetime |
 
 @transaction.atomic
 def dispute_apply(*, data: DisputeData, provider: PaymentProvider, now: datetime | None = None) -> Dispute | None:
-    """A card dispute or a returned bank debit: the money leaves escrow and the commitment is reversed, once."""
+    """A card dispute or a returned bank debit, recorded once per provider dispute. What the payment paid for is
+    reversed once, when the provider says the money was taken (`DISPUTE_TAKEN`): an inquiry only asks, so it is
+    flagged to be answered, and becomes a dispute later under the same id if the issuer escalates it."""
     now = now or timezone.now()
     found = Payment.objects.filter(provider=provider.name, provider_id=data.payment_id).first()
     if found is None:
         return None
     if found.token_order_id is not None:
         payment, order = token_orders.payment_locked(found)
-        return _dispute_on_tokens(payment, data, order.sale.token.company_id,
-                                  lambda: token_orders.disputed(order=order, reason=data.reason, now=now))
+        return _dispute_record(
+            payment, data, order.sale.token.company_id,
+            taken=lambda dispute: token_orders.disputed(order=order, reason=data.reason, now=now),
+            inquiry=lambda: token_orders.disputed(order=order, reason=data.reason, now=now, inquiry=True))
     if found.allocation_id is not None:
         payment, allocation = warrant_exercises.payment_locked(found)
-        return _dispute_on_tokens(payment, data, allocation.token.company_id,
-                                  lambda: warrant_exercises.disputed(allocation=allocation, payment=payment,
-                                                                     dispute_id=data.provider_id),
-                                  won=lambda: warrant_exercises.dispute_won(allocation=allocation, payment=payment,
-                                                                            dispute_id=data.provider_id))
+        return _dispute_record(
+            payment, data, allocation.token.company_id,
+            taken=lambda dispute: warrant_exercises.disputed(allocation=allocation, payment=payment, dispute=dispute),
+            won=lambda dispute: warrant_exercises.dispute_won(allocation=allocation, payment=payment, dispute=dispute))
     investment = Investment.objects.select_for_update().select_related("round").get(commitment__pk=found.commitment_pk)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
-    dispute, created = Dispute.objects.get_or_create(
-        provider_id=data.provider_id,
-        defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
-                  "status": data.status})
-    if not created:
-        if dispute.status != data.status:
-            dispute.status = data.status
-            dispute.save(update_fields=["status"])
-        return dispute
     commitment = Commitment.objects.select_related("ledger_record").get(pk=payment.commitment_pk)
-    if investment.state == InvestmentState.ACCEPTED:
-        _flag(commitment, f"Disputed after the close ({data.reason}); the shares stand until resolved", now)
-    else:
-        if investment.state in LIVE or investment.state == InvestmentState.CANCELLED:
-            _set_state(investment, InvestmentState.REVERSED)
-            _reverse_ledger(commitment, now)
-        if EscrowEntry.objects.filter(payment=payment, kind=EscrowEntryKind.HOLD).exists():
-            EscrowEntry.objects.get_or_create(
-                payment=payment, kind=EscrowEntryKind.RETURN,
-                defaults={"round_id": investment.round_id, "amount": data.amount, "currency": data.currency,
-                          "provider_ref": data.provider_id})
-            queue_after_commit("escrow_return_dispute", dispute.pk)
-        _flag(commitment, f"Payment disputed: {data.reason}", now)
-    audit_record(actor=Actor.system(), action="payments.dispute", target=payment,
-                 company_id=investment.round.company_id, changes={"reason": data.reason, "amount": str(data.amount)})
-    return dispute
+    inquiry_note = f"Card issuer inquiry ({data.reason}): answer it at the provider before it becomes a dispute"
+    return _dispute_record(
+        payment, data, investment.round.company_id,
+        taken=lambda dispute: _commitment_disputed(commitment, investment, payment, dispute, now),
+        won=lambda dispute: _commitment_dispute_won(commitment, investment, dispute, now),
+        inquiry=lambda: _flag(commitment, inquiry_note, now))
 
 
-def _dispute_on_tokens(payment: Payment, data: DisputeData, company_id: int,
-                       disputed: Callable[[], dict[str, str] | None],
-                       won: Callable[[], dict[str, str]] | None = None) -> Dispute:
-    """A dispute on a payment for tokens (a card order, a warrant's exercise); the caller holds the locks of the
-    payment and of what it paid for. Recorded once: `disputed` runs and is audited the first time, `won` when the
-    dispute turns out won (the money is back)."""
+def _dispute_record(payment: Payment, data: DisputeData, company_id: int, *,
+                    taken: Callable[[Dispute], dict[str, str] | None],
+                    won: Callable[[Dispute], dict[str, str]] | None = None,
+                    inquiry: Callable[[], object] | None = None) -> Dispute:
+    """Record what the provider says of a dispute; the caller holds the locks of the payment and of what it paid
+    for. `taken` runs, and is audited, once: the first time the provider says the money was taken. `inquiry` runs
+    when an open inquiry is first heard of, `won` when a dispute that took the money turns out won."""
     dispute, created = Dispute.objects.get_or_create(
         provider_id=data.provider_id,
         defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
                   "status": data.status})
-    if created:
-        changes = {"reason": data.reason, "amount": str(data.amount), **(disputed() or {})}
-        audit_record(actor=Actor.system(), action="payments.dispute", target=payment, company_id=company_id,
-                     changes=changes)
-    elif dispute.status != data.status:
+    # Webhooks arrive in any order and again: a dispute's status only moves on in its life.
+    moved = not created and _DISPUTE_STAGES.get(data.status, 0) > _DISPUTE_STAGES.get(dispute.status, 0)
+    if moved:
         dispute.status = data.status
         dispute.save(update_fields=["status"])
-        if data.status == DISPUTE_WON and won is not None:
-            audit_record(actor=Actor.system(), action="payments.dispute_won", target=payment, company_id=company_id,
-                         changes={"dispute": data.provider_id, **won()})
+    facts = {"reason": data.reason, "amount": str(data.amount), "status": data.status}
+    if dispute.status in DISPUTE_TAKEN and not dispute.funds_withdrawn:
+        dispute.funds_withdrawn = True
+        dispute.save(update_fields=["funds_withdrawn"])
+        audit_record(actor=Actor.system(), action="payments.dispute", target=payment, company_id=company_id,
+                     changes={**facts, **(taken(dispute) or {})})
+    elif created:
+        # An inquiry, or a dispute first heard of once closed without taking the money: nothing moves.
+        asks = data.status.startswith(INQUIRY_PREFIX) and data.status != INQUIRY_CLOSED
+        if asks and inquiry is not None:
+            inquiry()
+        audit_record(actor=Actor.system(), action="payments.dispute_inquiry", target=payment, company_id=company_id,
+                     changes=facts)
+    elif moved and data.status == DISPUTE_WON and dispute.funds_withdrawn and won is not None:
+        audit_record(actor=Actor.system(), action="payments.dispute_won", target=payment, company_id=company_id,
+                     changes={"dispute": data.provider_id, **won(dispute)})
     return dispute
+
+
+def _commitment_dispute_won(commitment: Commitment, investment: Investment, dispute: Dispute,
+                            now: datetime) -> dict[str, str]:
+    """The platform won a dispute of a commitment's payment: the money is back on the platform's balance, outside
+    escrow. After the close that ends the platform's loss; before it the commitment stays reversed and compliance
+    returns the money to the investor."""
+    if investment.state == InvestmentState.ACCEPTED:
+        _flag(commitment, f"Dispute won after the close: {dispute.amount} {dispute.currency} is back with the "
+                          "platform; the shares stand", now)
+        return {"commitment": "accepted; the platform has the money back"}
+    _flag(commitment, f"Dispute won: {dispute.amount} {dispute.currency} is back with the platform, outside escrow, "
+                      "for compliance to return to the investor", now)
+    return {"commitment": "reversed; the money is back with the platform, for compliance to return"}
+
+
+def _commitment_disputed(commitment: Commitment, investment: Investment, payment: Payment, dispute: Dispute,
+                         now: datetime) -> dict[str, str]:
+    """The provider took a commitment's money back. Before the close the commitment is reversed and the disputed
+    amount leaves escrow; after it the shares stand, flagged. Returns what the audit trail records besides."""
+    if investment.state == InvestmentState.ACCEPTED:
+        _flag(commitment, f"Disputed after the close ({dispute.reason}); the shares stand until resolved", now)
+        return {}
+    if investment.state in LIVE or investment.state == InvestmentState.CANCELLED:
+        _set_state(investment, InvestmentState.REVERSED)
+        _reverse_ledger(commitment, now)
+    note = f"Payment disputed: {dispute.reason}"
+    undisputed = payment.amount - dispute.amount
+    if EscrowEntry.objects.filter(payment=payment, kind=EscrowEntryKind.HOLD).exists():
+        EscrowEntry.objects.get_or_create(
+            payment=payment, kind=EscrowEntryKind.RETURN,
+            defaults={"round_id": investment.round_id, "amount": dispute.amount, "currency": dispute.currency,
+                      "provider_ref": dispute.provider_id})
+        queue_after_commit("escrow_return_dispute", dispute.pk)
+        if undisputed > 0:  # the issuer took part of it: the rest is the investor's, still held
+            note += f"; {undisputed} {payment.currency} not disputed stays in escrow for compliance to return"
+    _flag(commitment, note, now)
+    return {"undisputed": str(undisputed)} if undisputed > 0 else {}
 
 
 # --- refunds ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -160,20 +162,22 @@ def round_closed_documents_and_mail(round_id: int) -> None:
 
 
 @shared_task(**RETRY)
-def warrant_exercise_hold(payment_id: int, reference: str) -> None:
-    """A priced warrant's exercise price went through (or a dispute of it was won): the escrow agent holds it for
-    the company."""
+def warrant_exercise_hold(payment_id: int, reference: str, amount: str | None = None) -> None:
+    """A priced warrant's exercise price went through (or a dispute of it was won): the escrow agent holds it (or
+    what the dispute puts back) for the company."""
     payment = Payment.objects.get(pk=payment_id)
     escrow_agent(payment.provider).hold(account=warrant_exercises.payment_account(payment), payment_id=reference,
-                                        amount=payment.amount, currency=payment.currency)
+                                        amount=payment.amount if amount is None else Decimal(amount),
+                                        currency=payment.currency)
 
 
 @shared_task(**RETRY)
-def warrant_exercise_returned(payment_id: int, reference: str) -> None:
-    """A dispute took an exercise price back out of the account."""
+def warrant_exercise_returned(payment_id: int, reference: str, amount: str | None = None) -> None:
+    """A dispute took (some of) an exercise price back out of the account."""
     payment = Payment.objects.get(pk=payment_id)
     escrow_agent(payment.provider).returned(account=warrant_exercises.payment_account(payment), payment_id=reference,
-                                            amount=payment.amount, currency=payment.currency)
+                                            amount=payment.amount if amount is None else Decimal(amount),
+                                            currency=payment.currency)
 
 
 @shared_task

@@ -225,11 +225,15 @@ def _refund_request(payment: Payment, *, reason: str, amount: Decimal | None = N
     return refund_request(payment=payment, reason=reason, amount=amount)
 
 
-def disputed(*, order: TokenOrder, reason: str, now: datetime) -> None:
+def disputed(*, order: TokenOrder, reason: str, now: datetime, inquiry: bool = False) -> None:
     """A card dispute on a token order: tokens already bought cannot be taken back from the wallet, so compliance
-    is told (the provider takes the money back by itself)."""
+    is told (the provider takes the money back by itself). An inquiry is flagged to be answered before it becomes
+    a dispute."""
     order.flagged_at = now
-    order.flag_reason = _("Payment disputed: %(reason)s") % {"reason": reason}
+    if inquiry:
+        order.flag_reason = _("Card issuer inquiry: %(reason)s; answer it at the provider") % {"reason": reason}
+    else:
+        order.flag_reason = _("Payment disputed: %(reason)s") % {"reason": reason}
     order.save(update_fields=["flagged_at", "flag_reason", "updated_at"])
 
 

@@ -20,7 +20,8 @@ A dispute of the payment the tokens stand on takes the money back out of the acc
 not claimed yet wait for a payment again (and so do tokens whose distribution then fails); tokens already sent
 cannot be taken back, and once the payout is made (or pending) the dispute is the platform's loss. Either is
 written to the audit trail for compliance. A dispute the platform wins puts the money back: the tokens stand on it
-again, or, when the holder has paid again meanwhile, it is refunded.
+again, or, when the holder has paid again meanwhile, it is refunded. Only what the provider took counts: an inquiry
+takes nothing until it is escalated, and a partial dispute returns its amount while the rest stays held.
 
 An exercise price below the smallest card charge ($0.50) cannot be paid by card; the company records a payment it
 received itself instead (`exercise_recorded`, also for a holder who paid by wire). The tokens then stand on that
@@ -32,6 +33,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -40,7 +42,7 @@ from django.utils.translation import gettext as _
 from compliance.audit import Actor
 from compliance.services import audit_record
 from payments.choices import PaymentMethod, PaymentStatus, RefundReason
-from payments.models import Payment
+from payments.models import Dispute, Payment
 from payments.providers.base import EscrowAgent, PaymentData, PaymentProvider, ProviderError
 from tokens.choices import AllocationState
 from tokens.models import TokenAllocation
@@ -152,8 +154,10 @@ def payment_locked(found: Payment) -> tuple[Payment, TokenAllocation]:
     return Payment.objects.select_for_update().get(pk=found.pk), allocation
 
 
-def _stands_on(allocation: TokenAllocation, payment: Payment, reference: str = "") -> None:
-    """The tokens stand on this payment: claimable (unless already sent), and its money held for the company."""
+def _stands_on(allocation: TokenAllocation, payment: Payment, reference: str = "",
+               amount: Decimal | None = None) -> None:
+    """The tokens stand on this payment: claimable (unless already sent), and its money held for the company (all
+    of it, or `amount`: what a won dispute puts back)."""
     allocation.exercise_payment_key = payment.key
     if allocation.state == AllocationState.UNPAID:
         allocation.state = AllocationState.CLAIMABLE
@@ -161,7 +165,8 @@ def _stands_on(allocation: TokenAllocation, payment: Payment, reference: str = "
     from payments.services import queue_after_commit
 
     # The escrow agent's movement is named by `reference`, else by the payment's key.
-    queue_after_commit("warrant_exercise_hold", payment.pk, reference or payment.key)
+    queue_after_commit("warrant_exercise_hold", payment.pk, reference or payment.key,
+                       str(payment.amount if amount is None else amount))
 
 
 def _refund(payment: Payment) -> None:
@@ -177,7 +182,7 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
     if current is None:
         return payment
     if new == PaymentStatus.SUCCEEDED:
-        if payment.disputes.exists():
+        if payment.disputes.filter(funds_withdrawn=True).exists():
             pass  # disputed before its success reached us (webhooks out of order): the money is gone already
         elif allocation.state == AllocationState.UNPAID and not allocation.exercise_payment_key:
             _stands_on(allocation, payment)
@@ -189,9 +194,9 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
     return payment
 
 
-def disputed(*, allocation: TokenAllocation, payment: Payment, dispute_id: str) -> dict[str, str]:
-    """A card dispute on an exercise's payment; the caller holds the allocation's and the payment's locks. Returns
-    what the audit trail records besides the dispute."""
+def disputed(*, allocation: TokenAllocation, payment: Payment, dispute: Dispute) -> dict[str, str]:
+    """The provider took (some of) an exercise's payment back; the caller holds the allocation's and the payment's
+    locks. Returns what the audit trail records besides the dispute."""
     if payment.key != allocation.exercise_payment_key:
         return {"allocation": "not the payment the tokens stand on (refunded, or never applied): nothing held"}
     if allocation.exercise_payout:
@@ -199,26 +204,30 @@ def disputed(*, allocation: TokenAllocation, payment: Payment, dispute_id: str) 
                               "loss; for compliance to follow up"}
     from payments.services import queue_after_commit
 
-    queue_after_commit("warrant_exercise_returned", payment.pk, dispute_id)
+    queue_after_commit("warrant_exercise_returned", payment.pk, dispute.provider_id, str(dispute.amount))
     allocation.exercise_payment_key = ""
     sent = allocation.state in (AllocationState.DEPLOYING, AllocationState.DELIVERED)
     if allocation.state == AllocationState.CLAIMABLE:
         allocation.state = AllocationState.UNPAID
     allocation.save(update_fields=["exercise_payment_key", "state"])
-    if sent:
-        return {"allocation": f"{allocation.state}: the tokens were claimed; for compliance to follow up"}
-    return {"allocation": "awaiting payment again"}
+    changes = {"allocation": f"{allocation.state}: the tokens were claimed; for compliance to follow up" if sent
+               else "awaiting payment again"}
+    undisputed = payment.amount - dispute.amount
+    if undisputed > 0:  # the issuer took part of it: the rest is the holder's, still held in the account
+        changes["undisputed"] = (f"{undisputed} {payment.currency} stays held: reinstated if the dispute is won, "
+                                 "else for compliance to return to the holder")
+    return changes
 
 
-def dispute_won(*, allocation: TokenAllocation, payment: Payment, dispute_id: str) -> dict[str, str]:
-    """The platform won a dispute: the money is back. The tokens stand on it again, unless the holder has paid
-    again meanwhile, in which case this payment is refunded."""
+def dispute_won(*, allocation: TokenAllocation, payment: Payment, dispute: Dispute) -> dict[str, str]:
+    """The platform won a dispute: the disputed amount is back. The tokens stand on the payment again, unless the
+    holder has paid again meanwhile, in which case this payment is refunded."""
     if payment.status != PaymentStatus.SUCCEEDED or payment.refunds.exists():
         return {"allocation": "nothing to reinstate"}
     if allocation.exercise_payment_key or allocation.state == AllocationState.CANCELLED:
         _refund(payment)
         return {"allocation": "paid again meanwhile: the reinstated payment is refunded"}
-    _stands_on(allocation, payment, reference=f"{dispute_id}:won")
+    _stands_on(allocation, payment, reference=f"{dispute.provider_id}:won", amount=dispute.amount)
     return {"allocation": "the tokens stand on this payment again"}
 
 

@@ -148,7 +148,8 @@ class SandboxProvider:
             payment.last4 = number[-4:]
             self._settle(payment, failure=_CARD_DECLINES.get(number))
             if payment.status == PaymentStatus.SUCCEEDED and number == CARD_DISPUTED:
-                self._emit_dispute(payment, reason="fraudulent")
+                self._emit_dispute(payment, f"dp_sbx_{secrets.token_hex(12)}", reason="fraudulent", amount=None,
+                                   status="needs_response")
         return self._payment_data(payment)
 
     def confirm_bank_account(self, provider_id: str, *, routing_number: str, account_number: str,
@@ -180,13 +181,32 @@ class SandboxProvider:
                 settled += 1
         return settled
 
-    def dispute(self, provider_id: str, *, reason: str = "fraudulent") -> None:
-        """The payer's bank takes the money back: a card dispute, or a bank debit returned after it settled."""
+    def dispute(self, provider_id: str, *, reason: str = "fraudulent", amount: Decimal | None = None,
+                inquiry: bool = False) -> str:
+        """The payer's bank takes the money back (all of it, or `amount`): a card dispute, or a bank debit returned
+        after it settled. An `inquiry` only asks, taking nothing until `dispute_moved` escalates it. Returns the
+        dispute's id."""
         with transaction.atomic():
             payment = self._payment(provider_id, lock=True)
             if payment.status != PaymentStatus.SUCCEEDED:
                 raise ProviderError("Only a succeeded payment can be disputed.")
-            self._emit_dispute(payment, reason=reason)
+            if amount is not None and not Decimal(0) < amount <= payment.amount:
+                raise ProviderError("A dispute takes more than nothing and at most what was paid.")
+            dispute_id = f"dp_sbx_{secrets.token_hex(12)}"
+            self._emit_dispute(payment, dispute_id, reason=reason, amount=amount,
+                               status="warning_needs_response" if inquiry else "needs_response")
+        return dispute_id
+
+    def dispute_moved(self, provider_id: str, dispute_id: str, *, status: str, reason: str = "fraudulent",
+                      amount: Decimal | None = None) -> None:
+        """The issuer moves a dispute on, as Stripe reports it: an inquiry escalated (`needs_response`, the money
+        withdrawn then), or a dispute closed (`won`, `lost`, or `warning_closed` for an inquiry)."""
+        with transaction.atomic():
+            payment = self._payment(provider_id, lock=True)
+            event = ("charge.dispute.funds_withdrawn" if status == "needs_response"
+                     else "charge.dispute.closed" if status in ("won", "lost", "warning_closed")
+                     else "charge.dispute.updated")
+            self._emit_dispute(payment, dispute_id, reason=reason, amount=amount, status=status, event=event)
 
     # --- webhook delivery ------------------------------------------------------------------------------------
 
@@ -277,11 +297,13 @@ class SandboxProvider:
             obj = self._intent_json(payment)
         self._queue(type, obj)
 
-    def _emit_dispute(self, payment: SandboxPayment, *, reason: str) -> None:
-        self._queue("charge.dispute.created", {
-            "id": f"dp_sbx_{secrets.token_hex(12)}", "object": "dispute", "payment_intent": payment.provider_id,
-            "charge": f"ch_{payment.provider_id[3:]}", "amount": amount_to_cents(payment.amount),
-            "currency": payment.currency.lower(), "reason": reason, "status": "needs_response"})
+    def _emit_dispute(self, payment: SandboxPayment, dispute_id: str, *, reason: str, amount: Decimal | None,
+                      status: str, event: str = "charge.dispute.created") -> None:
+        self._queue(event, {
+            "id": dispute_id, "object": "dispute", "payment_intent": payment.provider_id,
+            "charge": f"ch_{payment.provider_id[3:]}",
+            "amount": amount_to_cents(payment.amount if amount is None else amount),
+            "currency": payment.currency.lower(), "reason": reason, "status": status})
 
     def _queue(self, type: str, obj: Mapping[str, object]) -> None:
         now = timezone.now()

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from compliance.audit import Actor
-from compliance.models import InvestmentRecord
+from compliance.models import AuditEvent, InvestmentRecord
 from compliance.selectors import investment_limit_for
 from equity.choices import InvestmentState
 from equity.models import Investment
@@ -265,6 +265,81 @@ def test_a_dispute_after_funding_reverses_the_commitment_once(sandbox, escrow) -
     assert EscrowEntry.objects.filter(kind="return").count() == 1
     assert InvestmentRecord.objects.filter(user=sam, amount__lt=0).count() == 1
     assert_escrow_balances(round, escrow)
+
+
+def deliver_twice(sandbox: SandboxProvider) -> None:
+    """Every event the sandbox queued, delivered in reverse and then again: order and replays change nothing."""
+    for _ in range(2):
+        for event in reversed(sandbox_events()):
+            sandbox_redeliver(sandbox, event)
+
+
+def test_an_inquiry_takes_nothing_until_the_issuer_escalates_it(sandbox, escrow) -> None:
+    _, round = open_reg_cf_round()
+    sam = approved_investor()
+    commitment = commit(sam, round, "3000", sandbox)
+    payment = pay(commitment, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "", reason="unrecognized", inquiry=True)
+    deliver_twice(sandbox)
+    commitment.refresh_from_db()
+    # The card issuer only asked: the commitment stands, its money stays held, compliance is asked to answer.
+    assert state(commitment) == InvestmentState.FUNDED
+    assert commitment.flag_reason.startswith("Card issuer inquiry (unrecognized)")
+    assert not EscrowEntry.objects.filter(kind="return").exists()
+    assert not payment.disputes.get().funds_withdrawn
+    assert AuditEvent.objects.filter(action="payments.dispute_inquiry").count() == 1
+    assert_escrow_balances(round, escrow)
+
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="needs_response", reason="unrecognized")
+    deliver_twice(sandbox)
+    commitment.refresh_from_db()
+    assert state(commitment) == InvestmentState.REVERSED
+    assert commitment.flag_reason == "Payment disputed: unrecognized"
+    assert EscrowEntry.objects.get(kind="return").amount == Decimal("3000.00")
+    assert InvestmentRecord.objects.filter(user=sam, amount__lt=0).count() == 1
+    assert AuditEvent.objects.filter(action="payments.dispute").count() == 1
+    assert_escrow_balances(round, escrow)
+
+    # Won in the end: the money is back with the platform, outside escrow; compliance is told to return it.
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="won", reason="unrecognized")
+    deliver_twice(sandbox)
+    commitment.refresh_from_db()
+    assert state(commitment) == InvestmentState.REVERSED
+    assert commitment.flag_reason.startswith("Dispute won: 3000.00 USD is back with the platform")
+    assert payment.disputes.get().status == "won"
+    assert AuditEvent.objects.filter(action="payments.dispute_won").count() == 1
+    assert_escrow_balances(round, escrow)
+
+
+def test_an_inquiry_closed_in_our_favour_changes_nothing(sandbox, escrow) -> None:
+    _, round = open_reg_cf_round()
+    commitment = commit(approved_investor(), round, "1000", sandbox)
+    payment = pay(commitment, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "", inquiry=True)
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="warning_closed")
+    deliver_twice(sandbox)
+    assert state(commitment) == InvestmentState.FUNDED
+    assert payment.disputes.get().status == "warning_closed"
+    assert not EscrowEntry.objects.filter(kind="return").exists()
+    assert_escrow_balances(round, escrow)
+
+
+def test_a_partial_dispute_takes_only_its_amount_out_of_escrow(sandbox, escrow) -> None:
+    _, round = open_reg_cf_round()
+    sam = approved_investor()
+    commitment = commit(sam, round, "3000", sandbox)
+    payment = pay(commitment, sandbox)
+    sandbox.dispute(payment.provider_id or "", reason="product_unacceptable", amount=Decimal("1200.00"))
+    deliver_twice(sandbox)
+    commitment.refresh_from_db()
+    assert state(commitment) == InvestmentState.REVERSED
+    assert EscrowEntry.objects.get(kind="return").amount == Decimal("1200.00")
+    # The 1,800 the issuer did not take is still the investor's, held, and compliance is told to return it.
+    assert services.escrow_balance(round=round).held == Decimal("1800.00")
+    assert escrow.balance(account=services.escrow_account(round), currency="USD") == Decimal("1800.00")
+    assert "1800.00 USD not disputed stays in escrow" in commitment.flag_reason
+    audit = AuditEvent.objects.get(action="payments.dispute")
+    assert audit.changes["undisputed"] == "1800.00"
 
 
 def test_two_concurrent_commitments_by_one_investor_never_pass_his_limit(sandbox) -> None:

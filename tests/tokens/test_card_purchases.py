@@ -15,6 +15,7 @@ from web3 import Web3
 
 from accounts.models import User
 from compliance.audit import Actor
+from compliance.models import AuditEvent
 from contracts import load_artifact
 from payments import services, token_orders
 from payments.choices import RefundStatus, TokenOrderState
@@ -139,6 +140,29 @@ def test_a_card_payment_for_tokens_buys_once(devnet: Web3, officer: User, sandbo
     assert (purchase.investor, int(purchase.amount)) == (priya, 250 * USDC)
     assert purchase.payer.lower() == keys.address("distributor", CHAIN_ID).lower()
     assert not Refund.objects.exists()
+
+
+def test_a_dispute_of_a_card_order_flags_it_once_an_inquiry_only_asks(
+        devnet: Web3, officer: User, sandbox: SandboxProvider, django_capture_on_commit_callbacks: Any) -> None:
+    deployed = card_sale(devnet)
+    priya = investor(devnet, INVESTOR_A, officer, django_capture_on_commit_callbacks)
+    deployed.open()
+    order = order_paid(deployed, priya, "250.00", sandbox, django_capture_on_commit_callbacks)
+    payment = order.payments.get()
+    dispute_id = sandbox.dispute(payment.provider_id or "", reason="unrecognized", inquiry=True)
+    sandbox.deliver_pending()
+    order.refresh_from_db()
+    assert order.flag_reason == "Card issuer inquiry: unrecognized; answer it at the provider"
+    assert AuditEvent.objects.filter(action="payments.dispute").count() == 0
+
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="needs_response", reason="unrecognized")
+    for _ in range(2):
+        sandbox.deliver_pending()
+        SandboxEvent.objects.update(delivered_at=None)
+    order.refresh_from_db()
+    assert order.flag_reason == "Payment disputed: unrecognized"
+    assert AuditEvent.objects.filter(action="payments.dispute").count() == 1
+    assert ChainIntent.objects.filter(purpose="sale.buy_for").count() == 1  # the tokens were bought, once
 
 
 def test_a_payment_the_worker_never_recorded_is_bought_by_reconciliation(

@@ -271,6 +271,51 @@ def test_a_dispute_won_puts_the_money_back_once(lumen: Any, sandbox: SandboxProv
     assert Refund.objects.get().payment == payment
 
 
+def test_an_inquiry_leaves_the_tokens_standing_until_it_is_escalated(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    payment = paid_by(Actor(user=lumen.fund_user), allocation, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "", reason="unrecognized", inquiry=True)
+    sandbox.deliver_pending()
+    allocation.refresh_from_db()
+    assert (allocation.state, allocation.exercise_payment_key) == (AllocationState.CLAIMABLE, payment.key)
+    assert held(allocation) == Decimal("12.50")  # an inquiry takes nothing
+    assert AuditEvent.objects.filter(action="payments.dispute_inquiry").count() == 1
+
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="needs_response", reason="unrecognized")
+    sandbox.deliver_pending()
+    SandboxEvent.objects.update(delivered_at=None)
+    sandbox.deliver_pending()  # delivered twice: taken once
+    allocation.refresh_from_db()
+    assert (allocation.state, allocation.exercise_payment_key) == (AllocationState.UNPAID, "")
+    assert held(allocation) == 0
+    assert AuditEvent.objects.filter(action="payments.dispute").count() == 1
+
+
+def test_a_partial_dispute_returns_its_amount_and_a_win_puts_back_only_that(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    payment = paid_by(Actor(user=lumen.fund_user), allocation, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "", amount=Decimal("5.00"))
+    sandbox.deliver_pending()
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.UNPAID
+    assert held(allocation) == Decimal("7.50")  # the part not disputed stays held
+    audit = AuditEvent.objects.get(action="payments.dispute")
+    assert audit.changes["undisputed"].startswith("7.50 USD stays held")
+
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="won", amount=Decimal("5.00"))
+    sandbox.deliver_pending()
+    allocation.refresh_from_db()
+    assert (allocation.state, allocation.exercise_payment_key) == (AllocationState.CLAIMABLE, payment.key)
+    assert held(allocation) == Decimal("12.50")  # never more than was paid
+    warrants.allocation_claim(actor=Actor(user=lumen.fund_user), allocation=allocation,
+                              wallet=wallet_of(lumen.fund_user, "0x" + "11" * 20))
+    warrants.allocation_delivered(allocation.pk)
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 1
+    assert held(allocation) == 0
+
+
 def test_a_dispute_once_the_payout_is_under_way_is_the_platforms_loss(
         lumen: Any, sandbox: SandboxProvider, monkeypatch: Any) -> None:  # noqa: F811
     allocation = priced(lumen)
