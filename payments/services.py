@@ -70,8 +70,10 @@ DISPUTE_WON = "won"  # the provider's dispute status once the money is back with
 DISPUTE_TAKEN = frozenset({"needs_response", "under_review", "lost"})
 INQUIRY_PREFIX = "warning_"
 INQUIRY_CLOSED = "warning_closed"
+# Where each status stands in a dispute's life: webhooks arrive in any order, and a status never moves back. Closed
+# without taking the money: `warning_closed` (an inquiry answered) and `prevented` (settled before it became one).
 _DISPUTE_STAGES = {"warning_needs_response": 1, "warning_under_review": 2, INQUIRY_CLOSED: 3, "needs_response": 3,
-                   "under_review": 4, DISPUTE_WON: 5, "lost": 5}
+                   "under_review": 4, DISPUTE_WON: 5, "lost": 5, "prevented": 5}
 LIVE = (InvestmentState.PENDING_PAYMENT, InvestmentState.PROCESSING, InvestmentState.FUNDED)
 
 
@@ -461,15 +463,15 @@ def _dispute_record(payment: Payment, data: DisputeData, company_id: int, *,
         provider_id=data.provider_id,
         defaults={"payment": payment, "amount": data.amount, "currency": data.currency, "reason": data.reason,
                   "status": data.status})
-    # Webhooks arrive in any order and again: a dispute's status only moves on in its life.
     moved = not created and _DISPUTE_STAGES.get(data.status, 0) > _DISPUTE_STAGES.get(dispute.status, 0)
     if moved:
         dispute.status = data.status
         dispute.save(update_fields=["status"])
     facts = {"reason": data.reason, "amount": str(data.amount), "status": data.status}
     if dispute.status in DISPUTE_TAKEN and not dispute.funds_withdrawn:
-        dispute.funds_withdrawn = True
-        dispute.save(update_fields=["funds_withdrawn"])
+        # What was taken is what the provider says now (an escalated inquiry may name another amount).
+        dispute.funds_withdrawn, dispute.amount, dispute.currency = True, data.amount, data.currency
+        dispute.save(update_fields=["funds_withdrawn", "amount", "currency"])
         audit_record(actor=Actor.system(), action="payments.dispute", target=payment, company_id=company_id,
                      changes={**facts, **(taken(dispute) or {})})
     elif created:
@@ -482,6 +484,9 @@ def _dispute_record(payment: Payment, data: DisputeData, company_id: int, *,
     elif moved and data.status == DISPUTE_WON and dispute.funds_withdrawn and won is not None:
         audit_record(actor=Actor.system(), action="payments.dispute_won", target=payment, company_id=company_id,
                      changes={"dispute": data.provider_id, **won(dispute)})
+    elif moved and not dispute.funds_withdrawn:  # an inquiry moved on (answered, or closed), still taking nothing
+        audit_record(actor=Actor.system(), action="payments.dispute_inquiry", target=payment, company_id=company_id,
+                     changes=facts)
     return dispute
 
 
@@ -494,8 +499,12 @@ def _commitment_dispute_won(commitment: Commitment, investment: Investment, disp
         _flag(commitment, f"Dispute won after the close: {dispute.amount} {dispute.currency} is back with the "
                           "platform; the shares stand", now)
         return {"commitment": "accepted; the platform has the money back"}
-    _flag(commitment, f"Dispute won: {dispute.amount} {dispute.currency} is back with the platform, outside escrow, "
-                      "for compliance to return to the investor", now)
+    note = (f"Dispute won: {dispute.amount} {dispute.currency} is back with the platform, outside escrow, for "
+            "compliance to return to the investor")
+    undisputed = dispute.payment.amount - dispute.amount
+    if undisputed > 0:
+        note += f"; {undisputed} {dispute.currency} not disputed stays in escrow"
+    _flag(commitment, note, now)
     return {"commitment": "reversed; the money is back with the platform, for compliance to return"}
 
 

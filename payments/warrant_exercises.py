@@ -182,8 +182,14 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
     if current is None:
         return payment
     if new == PaymentStatus.SUCCEEDED:
-        if payment.disputes.filter(funds_withdrawn=True).exists():
-            pass  # disputed before its success reached us (webhooks out of order): the money is gone already
+        taken = payment.disputes.filter(funds_withdrawn=True).first()
+        if taken is not None:
+            # Disputed before its success reached us (webhooks out of order): what the dispute took is gone; what
+            # it left is held, as after any partial dispute (reinstated with the disputed part if it is won).
+            if payment.amount > taken.amount:
+                from payments.services import queue_after_commit
+
+                queue_after_commit("warrant_exercise_hold", payment.pk, payment.key, str(payment.amount - taken.amount))
         elif allocation.state == AllocationState.UNPAID and not allocation.exercise_payment_key:
             _stands_on(allocation, payment)
         else:
@@ -226,6 +232,12 @@ def dispute_won(*, allocation: TokenAllocation, payment: Payment, dispute: Dispu
         return {"allocation": "nothing to reinstate"}
     if allocation.exercise_payment_key or allocation.state == AllocationState.CANCELLED:
         _refund(payment)
+        undisputed = payment.amount - dispute.amount
+        if undisputed > 0:  # the part the dispute left was still held: it goes back with the refund
+            from payments.services import queue_after_commit
+
+            queue_after_commit("warrant_exercise_returned", payment.pk, f"{dispute.provider_id}:refund",
+                               str(undisputed))
         return {"allocation": "paid again meanwhile: the reinstated payment is refunded"}
     _stands_on(allocation, payment, reference=f"{dispute.provider_id}:won", amount=dispute.amount)
     return {"allocation": "the tokens stand on this payment again"}

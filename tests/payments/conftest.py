@@ -50,3 +50,4 @@ def sandbox() -> SandboxProvider:
 @pytest.fixture
 def escrow() -> SandboxEscrow:
     return SandboxEscrow()
+

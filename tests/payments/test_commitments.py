@@ -29,6 +29,7 @@ from payments.providers.sandbox import (
     SandboxProvider,
 )
 from tests.payments.conftest import approved_investor, open_reg_cf_round
+from tests.payments.replay import disputes_replayed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -268,10 +269,12 @@ def test_a_dispute_after_funding_reverses_the_commitment_once(sandbox, escrow) -
 
 
 def deliver_twice(sandbox: SandboxProvider) -> None:
-    """Every event the sandbox queued, delivered in reverse and then again: order and replays change nothing."""
-    for _ in range(2):
-        for event in reversed(sandbox_events()):
-            sandbox_redeliver(sandbox, event)
+    """Every event the sandbox queued, delivered newest first; then every dispute event applied again, in both
+    orders: replays and order change nothing."""
+    for event in reversed(sandbox_events()):
+        sandbox_redeliver(sandbox, event)
+    disputes_replayed(sandbox)
+    disputes_replayed(sandbox, backwards=True)
 
 
 def test_an_inquiry_takes_nothing_until_the_issuer_escalates_it(sandbox, escrow) -> None:
@@ -340,6 +343,37 @@ def test_a_partial_dispute_takes_only_its_amount_out_of_escrow(sandbox, escrow) 
     assert "1800.00 USD not disputed stays in escrow" in commitment.flag_reason
     audit = AuditEvent.objects.get(action="payments.dispute")
     assert audit.changes["undisputed"] == "1800.00"
+
+
+def test_a_dispute_heard_of_only_once_won_moves_no_money(sandbox, escrow) -> None:
+    _, round = open_reg_cf_round()
+    commitment = commit(approved_investor(), round, "2000", sandbox)
+    payment = pay(commitment, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "")
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="won")
+    disputes_replayed(sandbox, backwards=True)  # "won" first: the money was taken and given back before we knew
+    disputes_replayed(sandbox)
+    assert state(commitment) == InvestmentState.FUNDED
+    assert payment.disputes.get().status == "won"
+    assert not EscrowEntry.objects.filter(kind="return").exists()
+    assert not AuditEvent.objects.filter(action="payments.dispute").exists()
+    assert_escrow_balances(round, escrow)
+
+
+def test_an_inquiry_settled_before_it_became_a_dispute_is_prevented(sandbox, escrow) -> None:
+    _, round = open_reg_cf_round()
+    commitment = commit(approved_investor(), round, "1000", sandbox)
+    payment = pay(commitment, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "", inquiry=True)
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="prevented")
+    deliver_twice(sandbox)
+    assert payment.disputes.get().status == "prevented"
+    assert state(commitment) == InvestmentState.FUNDED
+    assert not EscrowEntry.objects.filter(kind="return").exists()
+    # Delivered newest first, "prevented" came before the question: nothing is left to answer.
+    assert AuditEvent.objects.filter(action="payments.dispute_inquiry").count() == 1
+    commitment.refresh_from_db()
+    assert commitment.flagged_at is None
 
 
 def test_two_concurrent_commitments_by_one_investor_never_pass_his_limit(sandbox) -> None:

@@ -20,6 +20,7 @@ from payments.models import Dispute, Payment, Refund, SandboxEscrowEntry, Sandbo
 from payments.providers.base import DisputeData
 from payments.providers.sandbox import SandboxEscrow, SandboxProvider
 from tests.factories import UserFactory
+from tests.payments.replay import disputes_replayed
 from tests.tokens.test_warrants import UNIT, launch, lumen, wallet_of  # noqa: F401 (lumen is a fixture)
 from tokens import warrants
 from tokens.choices import AllocationState
@@ -284,8 +285,7 @@ def test_an_inquiry_leaves_the_tokens_standing_until_it_is_escalated(
 
     sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="needs_response", reason="unrecognized")
     sandbox.deliver_pending()
-    SandboxEvent.objects.update(delivered_at=None)
-    sandbox.deliver_pending()  # delivered twice: taken once
+    disputes_replayed(sandbox, backwards=True)  # said again, in any order: taken once
     allocation.refresh_from_db()
     assert (allocation.state, allocation.exercise_payment_key) == (AllocationState.UNPAID, "")
     assert held(allocation) == 0
@@ -314,6 +314,44 @@ def test_a_partial_dispute_returns_its_amount_and_a_win_puts_back_only_that(
     warrants.allocation_delivered(allocation.pk)
     assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 1
     assert held(allocation) == 0
+
+
+def test_a_partial_dispute_before_the_success_still_holds_what_it_left(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    payment = warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=allocation,
+                                               provider=sandbox)
+    payment = services.payment_create_outside_transaction(payment=payment, provider=sandbox)
+    success = sandbox.confirm_card(payment.provider_id or "", number=VISA)  # not applied yet
+    dispute = DisputeData(provider_id="dp_early", payment_id=payment.provider_id or "", amount=Decimal("5.00"),
+                          currency="USD", reason="fraudulent", status="needs_response")
+    services.dispute_apply(data=dispute, provider=sandbox)
+    services.payment_apply(data=success, provider=sandbox)
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.UNPAID
+    assert held(allocation) == Decimal("7.50")
+    services.dispute_apply(data=dataclasses.replace(dispute, status="won"), provider=sandbox)
+    allocation.refresh_from_db()
+    assert allocation.state == AllocationState.CLAIMABLE
+    assert held(allocation) == Decimal("12.50")  # all of it, so the payout finds it
+
+
+def test_a_partial_dispute_won_after_paying_again_gives_back_what_it_left(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    holder = Actor(user=lumen.fund_user)
+    first = paid_by(holder, allocation, sandbox)
+    dispute_id = sandbox.dispute(first.provider_id or "", amount=Decimal("5.00"))
+    sandbox.deliver_pending()
+    assert held(allocation) == Decimal("7.50")
+    again = paid_by(holder, allocation, sandbox)
+    assert held(allocation) == Decimal("20.00")
+    sandbox.dispute_moved(first.provider_id or "", dispute_id, status="won", amount=Decimal("5.00"))
+    sandbox.deliver_pending()
+    allocation.refresh_from_db()
+    assert allocation.exercise_payment_key == again.key
+    assert Refund.objects.get().payment == first  # all of the first payment goes back to the card...
+    assert held(allocation) == Decimal("12.50")  # ...and what it left in the account with it
 
 
 def test_a_dispute_once_the_payout_is_under_way_is_the_platforms_loss(
