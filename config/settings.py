@@ -168,6 +168,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "tokens-outbox": {"task": "tokens.tasks.outbox_work", "schedule": timedelta(seconds=5)},
     "tokens-scan": {"task": "tokens.tasks.chain_scan", "schedule": timedelta(seconds=2)},
     "tokens-sales-advance": {"task": "tokens.tasks.sales_advance", "schedule": timedelta(seconds=10)},
+    "tokens-sales-minter": {"task": "tokens.tasks.sales_awaiting_minter", "schedule": timedelta(seconds=5)},
     "tokens-allowlist-reconcile": {"task": "tokens.tasks.allowlist_reconcile", "schedule": timedelta(minutes=10)},
 }
 

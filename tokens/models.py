@@ -152,6 +152,9 @@ class Sale(models.Model):
     accepts_card = models.BooleanField(_("accepts card payments"), default=False)
     address = models.CharField(_("address"), max_length=42, blank=True)
     deploy_block = models.PositiveBigIntegerField(null=True, blank=True)
+    # A sale of a token already launched: the token's admin is the company's own address, so the company grants the
+    # sale its minter role itself (`tokens.chain.minter`), and the sale opens once the chain shows the grant.
+    minter_by_company = models.BooleanField(default=False)
     # From the Finalized and RefundModeEntered events.
     accepted_total = Uint256Field(null=True, blank=True)
     tokens_for_sale = Uint256Field(null=True, blank=True)

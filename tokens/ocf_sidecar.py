@@ -36,7 +36,7 @@ SALE_FIELDS = ("name", "state", "payment_asset", "payment_token_address", "payme
                "price", "soft_cap", "hard_cap", "min_per_investor", "max_per_investor", "starts_at", "ends_at",
                "finalize_grace", "claim_period", "treasury_address", "allocation_mode", "shard_count",
                "eligibility_mode", "merkle_root", "exemption", "jurisdictions", "accepts_card", "address",
-               "deploy_block", "accepted_total", "tokens_for_sale")
+               "deploy_block", "minter_by_company", "accepted_total", "tokens_for_sale")
 WARRANT_FIELDS = ("kind", "token_amount", "price_per_token", "currency", "state", "converted_at")
 ALLOCATION_FIELDS = ("kind", "label", "beneficiary_address", "amount", "vesting_start", "cliff", "duration",
                      "vesting_address", "released", "exercise_price", "exercise_payment_key", "exercise_payout",

@@ -192,9 +192,7 @@ def sale_deploy(*, actor: Actor, sale: Sale) -> Sale:
         token_deployed = ChainIntent.objects.get(chain_id=chain_id, purpose="token.deploy",
                                                  object_key=f"token:{token.pk}")
     else:
-        raise ValidationError(_(
-            "This token is already live and its admin is the company's address: a second sale of it needs the "
-            "company to grant the new sale the minter role, which Tranche does not do yet."))
+        return _later_sale_deploy(actor, sale, token)
     sale_deployed = intent_enqueue(chain_id=chain_id, purpose="sale.deploy", obj=sale, role=SignerRole.DEPLOYER,
                                    depends_on=token_deployed)
     minter = intent_enqueue(chain_id=chain_id, purpose="sale.grant_minter", obj=sale, role=SignerRole.DEPLOYER,
@@ -220,9 +218,42 @@ def sale_deploy(*, actor: Actor, sale: Sale) -> Sale:
     return sale
 
 
+def _later_sale_deploy(actor: Actor, sale: Sale, token: Token) -> Sale:
+    """Another sale of a token already launched: the platform deploys the sale contract only. The token's admin is
+    the company's own address, which alone can let the sale mint: the deployment page gives the company that
+    transaction, and `sale_minter_granted` opens the sale once the chain shows the role."""
+    sale_deployed = intent_enqueue(chain_id=token.chain_id, purpose="sale.deploy", obj=sale, role=SignerRole.DEPLOYER)
+    intent_rearm(sale_deployed)
+    sale.state = SaleState.DEPLOYING
+    sale.minter_by_company = True
+    sale.save(update_fields=["state", "minter_by_company"])
+    audit_record(actor=actor, action="tokens.sale_deploy", target=sale, company_id=token.company_id,
+                 changes={"minter": "granted by the company's address"})
+    intents_kick()
+    return sale
+
+
+@transaction.atomic
+def sale_minter_granted(*, sale: Sale, block: int) -> Sale:
+    """The chain shows (at `block`) that the company granted a later sale its minter role: the sale opens, as a
+    first sale does when its token launches, and every wallet compliance approved becomes eligible."""
+    from tokens.tasks import eligibility_refresh_sale
+
+    sale = _sale_locked(sale)
+    if sale.state != SaleState.DEPLOYING or not sale.minter_by_company or not sale.address:
+        return sale
+    sale.state = SaleState.LIVE if sale.starts_at <= timezone.now() else SaleState.SCHEDULED
+    sale.save(update_fields=["state"])
+    audit_record(actor=Actor.system(), action="tokens.sale_minter_granted", target=sale,
+                 company_id=sale.token.company_id, changes={"block": block, "state": sale.state})
+    transaction.on_commit(lambda: eligibility_refresh_sale.delay(sale.pk))
+    return sale
+
+
 def sale_intents(sale: Sale) -> list[ChainIntent]:
-    """The deployment's intents in the order they run, for the progress page."""
-    keys = [f"sale:{sale.pk}", f"token:{sale.token_id}"]
+    """The deployment's intents in the order they run, for the progress page (a later sale's is its own only: its
+    token was deployed with an earlier one)."""
+    keys = [f"sale:{sale.pk}"] if sale.minter_by_company else [f"sale:{sale.pk}", f"token:{sale.token_id}"]
     return list(ChainIntent.objects.filter(chain_id=sale.token.chain_id, object_key__in=keys).order_by("pk"))
 
 

@@ -39,6 +39,14 @@ def sales_advance() -> int:
     return services.sales_advance()
 
 
+@shared_task(acks_late=True)
+def sales_awaiting_minter() -> int:
+    """Open the later sales of launched tokens whose minter role the company has granted."""
+    from tokens.chain import minter
+
+    return minter.sales_awaiting_minter()
+
+
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
 def eligibility_refresh_investor(user_id: int) -> int:
     """A person's KYC or wallets changed: make their wallets' eligibility in every deployed sale follow; returns

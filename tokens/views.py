@@ -32,6 +32,7 @@ from compliance.audit import Actor
 from config.forms import form_add_service_errors
 from contracts import load_artifact
 from tokens import selectors, services
+from tokens.chain import minter
 from tokens.choices import DeployStatus, IntentState, PaymentAsset, SaleState
 from tokens.forms import SaleForm, TokenForm
 from tokens.models import Sale, Token
@@ -272,12 +273,21 @@ def sale_deployment(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     sale = selectors.sale_get(company=membership.company, pk=pk)
     # The deployment's own steps: later intents of the sale (finalize, pause) have their own pages.
     intents = [intent for intent in services.sale_intents(sale) if intent.purpose in INTENT_LABELS]
-    done = bool(intents) and all(intent.state == IntentState.CONFIRMED for intent in intents)
     failed = any(intent.state == IntentState.FAILED for intent in intents)
+    steps_done = sum(intent.state == IntentState.CONFIRMED for intent in intents)
+    steps = len(intents)
+    # A later sale of a launched token: the company's address grants the minter role, the last step.
+    grant, granted = None, False
+    if sale.minter_by_company and intents:
+        granted = sale.state != SaleState.DEPLOYING and sale.state != SaleState.DRAFT
+        grant = minter.minter_grant_call(sale) if sale.address and not granted else None
+        steps += 1
+        steps_done += granted
+    done = bool(intents) and steps_done == steps
     context = page_context(membership, sale=sale, token=sale.token, done=done, failed=failed,
-                       polling=bool(intents) and not done and not failed,
-                       steps_done=sum(intent.state == IntentState.CONFIRMED for intent in intents),
-                       intents=[(INTENT_LABELS[intent.purpose], intent) for intent in intents])
+                           polling=bool(intents) and not done and not failed, steps_done=steps_done, steps=steps,
+                           grant=grant, granted=granted,
+                           intents=[(INTENT_LABELS[intent.purpose], intent) for intent in intents])
     template = "tokens/_deployment_steps.html" if request.htmx else "tokens/sale_deployment.html"
     return render(request, template, context)
 

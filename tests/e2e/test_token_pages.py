@@ -129,3 +129,37 @@ def test_priya_opens_the_sale_connects_the_development_wallet_and_gets_test_ethe
     payload = "0x" + (selector + encode(["uint256", "uint256"], [25 * ETH, 20 * ETH])).hex()
     assert page.evaluate("payload => window.trancheSaleExplain(payload)", payload) == \
         "That would bring your total to 25 ETH, above the maximum per investor of 20 ETH."
+
+
+def test_mei_opens_a_second_sale_and_the_company_grants_it_the_minter_role(
+        live_server: Any, signed_in: Any, shot: Any, devnet: Any) -> None:  # noqa: F811
+    from tests.tokens.factories import outbox_settle
+    from tokens import services
+    from tokens.chain import minter
+
+    mei = MembershipFactory(role="owner", company__legal_name="Lumen Labs, Inc.", user__full_name="Mei Chen")
+    founder = Actor(user=mei.user)
+    token = token_for(founder)
+    services.sale_deploy(actor=founder, sale=sale_for(founder, token))
+    outbox_settle(devnet)
+    later = sale_for(founder, token, name="LUMEN community sale")
+    page = signed_in(mei.user)
+    page.goto(f"{live_server.url}/companies/{mei.company.slug}/sales/{later.pk}/")
+    page.get_by_role("button", name="Deploy").click()
+    page.wait_for_url(f"**/sales/{later.pk}/deployment/")
+    outbox_settle(devnet)
+    # The sale contract is deployed; the page (polling) asks the company's address for the grant.
+    grant = page.locator("#minter-grant-transaction")
+    grant.wait_for(timeout=10_000)
+    later.refresh_from_db()
+    assert later.address in grant.inner_text()
+    assert COMPANY_ADDRESS in grant.inner_text()
+    shot(page, "second-sale-waiting-for-the-grant")
+
+    call = minter.minter_grant_call(later)
+    devnet.eth.send_transaction({"from": COMPANY_ADDRESS, "to": call.to, "data": call.data})
+    devnet.provider.make_request("evm_mine", [])
+    assert minter.sales_awaiting_minter() == 1
+    page.locator("#deployment-done").wait_for(timeout=10_000)
+    assert "2 of 2 confirmed" in page.locator("#deployment").inner_text()
+    shot(page, "second-sale-open")

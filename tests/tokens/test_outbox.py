@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from web3 import Web3
 from web3.utils.address import get_create_address
@@ -24,7 +26,7 @@ from contracts.sale import (
 )
 from tests.tokens.factories import COMPANY_ADDRESS, founder_actor, outbox_settle, sale_for, token_for
 from tokens import services
-from tokens.chain import builders, client, keys, outbox
+from tokens.chain import builders, client, keys, minter, outbox
 from tokens.choices import ContractKind, DeployStatus, IntentState, SaleState
 from tokens.intents import intent_enqueue
 from tokens.models import ChainIntent, ChainTransaction, Sale, SignerNonce, Token, WatchedContract
@@ -125,6 +127,47 @@ def test_a_sale_is_deployed_end_to_end_and_the_company_holds_the_admin_role(
     assert outbox.outbox_work() == 0
     assert count(devnet, deployer, "pending") == sent == first_nonce + len(DEPLOYMENT)
     assert ChainTransaction.objects.count() == len(DEPLOYMENT)
+
+
+def test_a_later_sale_of_a_launched_token_opens_once_the_company_grants_it_the_minter_role(
+        devnet: Web3, founder: Actor) -> None:
+    token = token_for(founder)
+    services.sale_deploy(actor=founder, sale=sale_for(founder, token))
+    outbox_settle(devnet)
+    token.refresh_from_db()
+    later = sale_for(founder, token, name="LUMEN second sale")
+    later = services.sale_deploy(actor=founder, sale=later)
+    # The platform deploys the sale contract only: the token and its roles are the company's now.
+    assert [i.purpose for i in services.sale_intents(later)] == ["sale.deploy"]
+    assert outbox_settle(devnet) == 3
+    later.refresh_from_db()
+    assert (later.state, later.minter_by_company) == (SaleState.DEPLOYING, True)
+    assert later.address
+    assert minter.sales_awaiting_minter() == 0  # not granted yet: nothing opens
+    chain_token = client.contract("TrancheToken", token.address, w3=devnet).functions
+    assert not chain_token.hasRole(MINTER_ROLE, later.address).call()
+
+    # The deployment page gives the company the transaction its admin address sends.
+    browser = Client()
+    browser.force_login(founder.user)
+    page = browser.get(reverse("tokens:sale_deployment", args=[token.company.slug, later.pk])).content.decode()
+    grant = minter.minter_grant_call(later)
+    assert "Waiting for the company" in page
+    assert f"0x{grant.data.hex()}" in page
+    assert grant.to == token.address
+    assert "1 of 2 confirmed" in page
+
+    devnet.eth.send_transaction({"from": COMPANY_ADDRESS, "to": grant.to, "data": grant.data})
+    assert minter.sales_awaiting_minter() == 0  # seen, but not yet confirmed under CHAIN_CONFIRMATIONS blocks
+    client.rpc("evm_mine", w3=devnet)
+    assert minter.sales_awaiting_minter() == 1
+    assert minter.sales_awaiting_minter() == 0  # once
+    later.refresh_from_db()
+    assert later.state == SaleState.SCHEDULED  # it starts tomorrow
+    assert chain_token.hasRole(MINTER_ROLE, later.address).call()
+    page = browser.get(reverse("tokens:sale_deployment", args=[token.company.slug, later.pk])).content.decode()
+    assert 'id="deployment-done"' in page
+    assert "2 of 2 confirmed" in page
 
 
 def test_a_sale_whose_start_has_passed_is_live_once_deployed(
