@@ -314,13 +314,20 @@ def test_an_inquiry_takes_nothing_until_the_issuer_escalates_it(sandbox, escrow)
     assert_escrow_balances(round, escrow)
 
 
-def test_an_inquiry_closed_in_our_favour_changes_nothing(sandbox, escrow) -> None:
+def inquiry_closed(sandbox: SandboxProvider, status: str) -> tuple[Any, Commitment, Payment]:
+    """A funded $1,000 commitment whose card issuer asked, then closed the inquiry with `status`; every event
+    delivered (round, commitment, payment)."""
     _, round = open_reg_cf_round()
     commitment = commit(approved_investor(), round, "1000", sandbox)
     payment = pay(commitment, sandbox)
     dispute_id = sandbox.dispute(payment.provider_id or "", inquiry=True)
-    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="warning_closed")
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status=status)
     deliver_twice(sandbox)
+    return round, commitment, payment
+
+
+def test_an_inquiry_closed_in_our_favour_changes_nothing(sandbox, escrow) -> None:
+    round, commitment, payment = inquiry_closed(sandbox, "warning_closed")
     assert state(commitment) == InvestmentState.FUNDED
     assert payment.disputes.get().status == "warning_closed"
     assert not EscrowEntry.objects.filter(kind="return").exists()
@@ -361,12 +368,7 @@ def test_a_dispute_heard_of_only_once_won_moves_no_money(sandbox, escrow) -> Non
 
 
 def test_an_inquiry_settled_before_it_became_a_dispute_is_prevented(sandbox, escrow) -> None:
-    _, round = open_reg_cf_round()
-    commitment = commit(approved_investor(), round, "1000", sandbox)
-    payment = pay(commitment, sandbox)
-    dispute_id = sandbox.dispute(payment.provider_id or "", inquiry=True)
-    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="prevented")
-    deliver_twice(sandbox)
+    _, commitment, payment = inquiry_closed(sandbox, "prevented")
     assert payment.disputes.get().status == "prevented"
     assert state(commitment) == InvestmentState.FUNDED
     assert not EscrowEntry.objects.filter(kind="return").exists()

@@ -223,13 +223,19 @@ def test_a_dispute_after_the_claim_leaves_a_failed_distribution_unpaid(
     assert held(allocation) == 0
 
 
-def test_a_dispute_that_arrives_before_the_success_frees_nothing(
-        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+def paid_unheard(lumen: Any, sandbox: SandboxProvider) -> tuple[TokenAllocation, Payment, Any]:  # noqa: F811
+    """A priced allocation whose holder's card went through at the provider, the success not applied yet (its
+    webhook comes late): (allocation, payment, the success)."""
     allocation = priced(lumen)
     payment = warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=allocation,
                                                provider=sandbox)
     payment = services.payment_create_outside_transaction(payment=payment, provider=sandbox)
-    success = sandbox.confirm_card(payment.provider_id or "", number=VISA)  # not applied yet
+    return allocation, payment, sandbox.confirm_card(payment.provider_id or "", number=VISA)
+
+
+def test_a_dispute_that_arrives_before_the_success_frees_nothing(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation, payment, success = paid_unheard(lumen, sandbox)
     services.dispute_apply(data=DisputeData(provider_id="dp_early", payment_id=payment.provider_id or "",
                                             amount=payment.amount, currency="USD", reason="fraudulent",
                                             status="needs_response"), provider=sandbox)
@@ -318,11 +324,7 @@ def test_a_partial_dispute_returns_its_amount_and_a_win_puts_back_only_that(
 
 def test_a_partial_dispute_before_the_success_still_holds_what_it_left(
         lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
-    allocation = priced(lumen)
-    payment = warrant_exercises.exercise_start(actor=Actor(user=lumen.fund_user), allocation=allocation,
-                                               provider=sandbox)
-    payment = services.payment_create_outside_transaction(payment=payment, provider=sandbox)
-    success = sandbox.confirm_card(payment.provider_id or "", number=VISA)  # not applied yet
+    allocation, payment, success = paid_unheard(lumen, sandbox)
     dispute = DisputeData(provider_id="dp_early", payment_id=payment.provider_id or "", amount=Decimal("5.00"),
                           currency="USD", reason="fraudulent", status="needs_response")
     services.dispute_apply(data=dispute, provider=sandbox)
