@@ -145,6 +145,7 @@ def test_mei_opens_a_second_sale_and_the_company_grants_it_the_minter_role(
     later = sale_for(founder, token, name="LUMEN community sale")
     page = signed_in(mei.user)
     page.goto(f"{live_server.url}/companies/{mei.company.slug}/sales/{later.pk}/")
+    assert COMPANY_ADDRESS in page.locator("#minter-grant-needed").inner_text()  # told before deploying
     page.get_by_role("button", name="Deploy").click()
     page.wait_for_url(f"**/sales/{later.pk}/deployment/")
     outbox_settle(devnet)
