@@ -645,6 +645,14 @@ RULES = [
          data=lambda c, r: {"number": "1234"}),
     Rule("api-warrant-exercise", "post", lambda c: f"/api/v1/token-allocations/{cast_allocation(c).pk}/exercise/",
          own(ok=400)),
+    # Card orders over the API: anyone signed in lists their own (and may order: the cast's ether sale refuses it,
+    # 400, nothing written); an order is its investor's alone (cancelled already: cancelling again says so, 200).
+    Rule("api-token-orders", "get", lambda c: "/api/v1/token-orders/", api()),
+    Rule("api-token-order-create", "post", lambda c: f"/api/v1/sales/{cast_sale(c, 'live').pk}/token-orders/",
+         api(ok=400), data=lambda c, r: {"amount": "100", "wallet": investor_wallet(c)}, json=True),
+    Rule("api-token-order", "get", lambda c: f"/api/v1/token-orders/{cast_token_order(c).pk}/", own()),
+    Rule("api-token-order-cancel", "post", lambda c: f"/api/v1/token-orders/{cast_token_order(c).pk}/cancel/",
+         own()),
 ]
 
 # Routes that belong to libraries (allauth's accounts pages, Django admin, the language switch): their own

@@ -3,6 +3,7 @@ read back. Amounts are strings, exact, like every other amount of the API."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
@@ -11,8 +12,8 @@ from rest_framework import serializers
 
 from equity.choices import InvestmentState
 from payments import services
-from payments.choices import PaymentMethod, PaymentStatus
-from payments.models import Commitment, Document, Payment, Refund
+from payments.choices import PaymentMethod, PaymentStatus, TokenOrderState
+from payments.models import Commitment, Document, Payment, Refund, TokenOrder
 
 MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
 
@@ -175,3 +176,35 @@ class RoundCommitmentOutput(serializers.ModelSerializer):
 
 class WebhookReceipt(serializers.Serializer):
     received = serializers.BooleanField()
+
+
+class TokenOrderOutput(serializers.ModelSerializer):
+    """A card order of tokens as its investor sees it. `units` is what the platform's distributor pays the sale, in
+    the stablecoin's base units (a dollar a unit), as a string; `refunded_units` what the sale paid back."""
+
+    sale = serializers.IntegerField(source="sale_id")
+    sale_name = serializers.CharField(source="sale.name")
+    token_symbol = serializers.CharField(source="sale.token.symbol")
+    amount = serializers.DecimalField(**MONEY)
+    units = serializers.CharField()
+    refunded_units = serializers.CharField(allow_null=True)
+    state = serializers.ChoiceField(choices=TokenOrderState.choices)
+    payment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TokenOrder
+        fields = ["id", "reference", "sale", "sale_name", "token_symbol", "wallet", "amount", "currency", "units",
+                  "state", "buy_error", "refunded_units", "payment", "created_at"]
+
+    @extend_schema_field(PaymentToConfirm(allow_null=True))
+    def get_payment(self, order: TokenOrder) -> dict[str, Any] | None:
+        """The card payment to confirm, while the order waits for one."""
+        if order.state != TokenOrderState.PENDING_PAYMENT:
+            return None
+        payment = order.payments.order_by("-pk").first()
+        return PaymentToConfirm(payment).data if payment is not None and payment.provider_id else None
+
+
+class TokenOrderCreateInput(serializers.Serializer):
+    wallet = serializers.CharField(max_length=42, help_text="One of your verified wallets that may buy in the sale.")
+    amount = serializers.DecimalField(min_value=Decimal("0.01"), help_text="Dollars, to the cent.", **MONEY)

@@ -14,6 +14,11 @@ urlpatterns = [
     path("commitments/<int:pk>/payments/", views.CommitmentPaymentList.as_view(), name="api-commitment-payments"),
     path("commitments/<int:pk>/refunds/", views.CommitmentRefundList.as_view(), name="api-commitment-refunds"),
     path("token-allocations/<int:pk>/exercise/", views.WarrantExercise.as_view(), name="api-warrant-exercise"),
+    # The investor's card orders of tokens
+    path("token-orders/", views.TokenOrderList.as_view(), name="api-token-orders"),
+    path("sales/<int:pk>/token-orders/", views.TokenOrderCreate.as_view(), name="api-token-order-create"),
+    path("token-orders/<int:pk>/", views.TokenOrderDetail.as_view(), name="api-token-order"),
+    path("token-orders/<int:pk>/cancel/", views.TokenOrderCancel.as_view(), name="api-token-order-cancel"),
     # Documents: the investor's, and the company team's
     path("commitments/<int:pk>/documents/", views.CommitmentDocumentList.as_view(), name="api-commitment-documents"),
     path("commitments/<int:pk>/documents/<str:kind>/", views.CommitmentDocumentDownload.as_view(),

@@ -39,7 +39,7 @@ from companies.permissions import company_membership_required
 from compliance.audit import Actor
 from equity.choices import InvestmentState, RoundState
 from equity.models import Round
-from payments import selectors, services, warrant_exercises
+from payments import selectors, services, token_orders, warrant_exercises
 from payments.api.serializers import (
     CommitmentCreateInput,
     CommitmentDetailOutput,
@@ -51,21 +51,26 @@ from payments.api.serializers import (
     PaymentToConfirm,
     RefundOutput,
     RoundCommitmentOutput,
+    TokenOrderCreateInput,
+    TokenOrderOutput,
     WebhookReceipt,
     latest_payment,
 )
-from payments.choices import DocumentKind, PaymentMethod
+from payments.choices import DocumentKind, PaymentMethod, TokenOrderState
 from payments.filters import CommitmentFilter
-from payments.models import Commitment, Document, Payment, Refund
+from payments.models import Commitment, Document, Payment, Refund, TokenOrder
 from payments.providers import payment_provider
 from payments.providers.base import InvalidSignature, ProviderError
 from payments.providers.sandbox import SandboxProvider
+from tokens import selectors as token_selectors
+from tokens.models import Sale as TokenSale
 from tokens.models import TokenAllocation
 from tokens.warrants import holder_is
 
 logger = logging.getLogger(__name__)
 
 INVESTOR = ["commitments"]
+TOKEN_ORDERS = ["token orders"]
 
 
 # --- the investor ------------------------------------------------------------------------------------------------
@@ -242,6 +247,69 @@ class WarrantExercise(APIView):
         except ProviderError:
             logger.exception("The payment provider did not create payment %s", payment.key)
         return Response(PaymentToConfirm(payment).data, status=status.HTTP_201_CREATED)
+
+
+# --- tokens by card ---------------------------------------------------------------------------------------------
+
+
+def _own_order(request: AuthenticatedAPIRequest, pk: int) -> TokenOrder:
+    """The investor's own card order; anyone else's does not exist for them (404)."""
+    return get_object_or_404(TokenOrder.objects.select_related("sale__token").filter(investor=request.user), pk=pk)
+
+
+def _order_at_provider(order: TokenOrder) -> TokenOrder:
+    """An order waiting for its card payment: the provider is asked for the payment if it has not answered yet."""
+    payment = order.payments.order_by("-pk").first()
+    if order.state == TokenOrderState.PENDING_PAYMENT and payment is not None and not payment.provider_id:
+        try:
+            services.payment_create_outside_transaction(payment=payment, provider=payment_provider(payment.provider))
+        except ProviderError:
+            logger.exception("The payment provider did not create payment %s", payment.key)
+    return order
+
+
+class TokenOrderList(APIView):
+    @extend_schema(responses=TokenOrderOutput(many=True), tags=TOKEN_ORDERS, operation_id="token_order_list",
+                   summary="Your card orders of tokens, newest first")
+    def get(self, request: AuthenticatedAPIRequest) -> Response:
+        orders = TokenOrder.objects.filter(investor=request.user).select_related("sale__token").order_by(
+            "-created_at", "-pk")
+        return Response(TokenOrderOutput(orders, many=True).data)
+
+
+class TokenOrderCreate(APIView):
+    @extend_schema(
+        request=TokenOrderCreateInput, responses={201: TokenOrderOutput}, tags=TOKEN_ORDERS,
+        operation_id="token_order_create", summary="Order a sale's tokens, paid by card",
+        description="For a sale that takes cards: checks your eligibility, the wallet (one of your verified wallets "
+                    "that may buy in the sale) and what you may still buy, writes the order and asks the payment "
+                    "provider for the payment. Confirm it with Stripe.js and `payment.client_secret`; once it "
+                    "succeeds the platform buys the tokens for the wallet.")
+    def post(self, request: AuthenticatedAPIRequest, pk: int) -> Response:
+        sale = get_object_or_404(TokenSale.objects.filter(state__in=token_selectors.PUBLIC_STATES), pk=pk)
+        data = TokenOrderCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = token_orders.token_order_create(actor=Actor.from_request(request), sale=sale,
+                                                provider=payment_provider(), **data.validated_data)
+        return Response(TokenOrderOutput(_order_at_provider(_own_order(request, order.pk))).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class TokenOrderDetail(APIView):
+    @extend_schema(responses=TokenOrderOutput, tags=TOKEN_ORDERS, operation_id="token_order_retrieve",
+                   summary="One of your card orders of tokens",
+                   description="An order whose payment the provider has not created yet is asked for again here.")
+    def get(self, request: AuthenticatedAPIRequest, pk: int) -> Response:
+        return Response(TokenOrderOutput(_order_at_provider(_own_order(request, pk))).data)
+
+
+class TokenOrderCancel(APIView):
+    @extend_schema(request=None, responses=TokenOrderOutput, tags=TOKEN_ORDERS, operation_id="token_order_cancel",
+                   summary="Cancel a card order not paid for",
+                   description="A payment that goes through anyway is refunded.")
+    def post(self, request: AuthenticatedAPIRequest, pk: int) -> Response:
+        token_orders.token_order_cancel(actor=Actor.from_request(request), order=_own_order(request, pk))
+        return Response(TokenOrderOutput(_own_order(request, pk)).data)
 
 
 class CommitmentPaymentList(APIView):

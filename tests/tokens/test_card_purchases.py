@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 from web3 import Web3
 
 from accounts.models import User
@@ -18,9 +21,10 @@ from compliance.audit import Actor
 from compliance.models import AuditEvent
 from contracts import load_artifact
 from payments import services, token_orders
-from payments.choices import RefundStatus, TokenOrderState
+from payments.choices import PaymentStatus, RefundStatus, TokenOrderState
 from payments.models import Payment, Refund, SandboxEvent, TokenOrder
 from payments.providers.sandbox import SandboxProvider
+from tests.factories import UserFactory
 from tests.payments.replay import disputes_replayed
 from tests.tokens import factories
 from tests.tokens.test_eligibility import (
@@ -38,7 +42,7 @@ from tests.tokens.test_eligibility import (
 from tokens import selectors as token_selectors
 from tokens.chain import client, keys
 from tokens.chain.scanner import chain_scan
-from tokens.models import ChainEvent, ChainIntent, Purchase, WatchedContract
+from tokens.models import ChainEvent, ChainIntent, Purchase, Sale, WatchedContract
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the provider is called outside any transaction
 
@@ -291,6 +295,48 @@ def test_bad_card_orders_are_refused_and_write_nothing(
     assert "does not take card payments" in refused("200")
     assert not TokenOrder.objects.exists()
     assert not Payment.objects.exists()
+
+
+def test_the_api_orders_tokens_by_card_for_stripe_js_and_cancels(
+        devnet: Web3, officer: User, django_capture_on_commit_callbacks: Any) -> None:
+    deployed = card_sale(devnet)  # minimum 100, maximum 4,000 per investor
+    priya = investor(devnet, INVESTOR_A, officer, django_capture_on_commit_callbacks)
+    # The platform's clock is the wall clock here: the sale opened a minute ago (the chain's time is not asked).
+    Sale.objects.filter(pk=deployed.sale.pk).update(starts_at=timezone.now() - timedelta(minutes=1))
+    browser = Client()
+    browser.force_login(priya)
+    create = reverse("api-token-order-create", args=[deployed.sale.pk])
+
+    answer = browser.post(create, {"wallet": INVESTOR_A, "amount": "4000.01"}, content_type="application/json")
+    assert answer.status_code == 400
+    assert "most you can buy now is 4,000" in answer.content.decode()
+    answer = browser.post(create, {"wallet": INVESTOR_B, "amount": "250"}, content_type="application/json")
+    assert answer.status_code == 400
+    assert "verified wallets" in answer.content.decode()
+    assert not TokenOrder.objects.exists()
+    assert not Payment.objects.exists()
+
+    answer = browser.post(create, {"wallet": INVESTOR_A.lower(), "amount": "250.00"}, content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    order = answer.json()
+    assert (order["state"], order["amount"], order["units"], order["wallet"]) == (
+        "pending_payment", "250.00", str(250 * USDC), INVESTOR_A)
+    assert order["payment"]["client_secret"]
+    assert order["payment"]["status"] == "requires_payment"
+    assert [o["id"] for o in browser.get(reverse("api-token-orders")).json()] == [order["id"]]
+    detail = reverse("api-token-order", args=[order["id"]])
+    assert browser.get(detail).json()["payment"]["provider_id"] == order["payment"]["provider_id"]  # the same one
+
+    browser.force_login(UserFactory())  # someone else's order does not exist for them
+    assert browser.get(detail).status_code == 404
+    assert browser.post(reverse("api-token-order-cancel", args=[order["id"]])).status_code == 404
+    assert browser.get(reverse("api-token-orders")).json() == []
+
+    browser.force_login(priya)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = browser.post(reverse("api-token-order-cancel", args=[order["id"]])).json()
+    assert (cancelled["state"], cancelled["payment"]) == ("cancelled", None)
+    assert Payment.objects.get().status == PaymentStatus.CANCELED  # the intent was cancelled at the provider
 
 
 def test_an_order_left_unpaid_expires_and_frees_its_room(
