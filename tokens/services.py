@@ -15,6 +15,7 @@ Deploying a sale with a new token is five intents, each waiting for the one befo
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -236,18 +237,25 @@ def _later_sale_deploy(actor: Actor, sale: Sale, token: Token) -> Sale:
 @transaction.atomic
 def sale_minter_granted(*, sale: Sale, block: int) -> Sale:
     """The chain shows (at `block`) that the company granted a later sale its minter role: the sale opens, as a
-    first sale does when its token launches, and every wallet compliance approved becomes eligible."""
-    from tokens.tasks import eligibility_refresh_sale
-
+    first sale does when its token launches (`sale_opened`)."""
     sale = _sale_locked(sale)
     if sale.state != SaleState.DEPLOYING or not sale.minter_by_company or not sale.address:
         return sale
-    sale.state = SaleState.LIVE if sale.starts_at <= timezone.now() else SaleState.SCHEDULED
-    sale.save(update_fields=["state"])
+    sale_opened(sale, timezone.now())
     audit_record(actor=Actor.system(), action="tokens.sale_minter_granted", target=sale,
                  company_id=sale.token.company_id, changes={"block": block, "state": sale.state})
-    transaction.on_commit(lambda: eligibility_refresh_sale.delay(sale.pk))
     return sale
+
+
+def sale_opened(sale: Sale, now: datetime) -> None:
+    """A deployed sale that can mint opens: live, or scheduled until its start; the caller holds its lock. Every
+    wallet compliance already approved becomes eligible, after commit (the refresh locks the sale and writes its
+    own intents)."""
+    from tokens.tasks import eligibility_refresh_sale
+
+    sale.state = SaleState.LIVE if sale.starts_at <= now else SaleState.SCHEDULED
+    sale.save(update_fields=["state"])
+    transaction.on_commit(functools.partial(eligibility_refresh_sale.delay, sale.pk))
 
 
 def sale_intents(sale: Sale) -> list[ChainIntent]:

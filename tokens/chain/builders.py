@@ -31,6 +31,7 @@ from contracts.sale import (
     Eligibility,
     SaleConfig,
 )
+from tokens import services
 from tokens.chain import client, keys
 from tokens.choices import (
     AllocationMode,
@@ -40,7 +41,7 @@ from tokens.choices import (
     SaleState,
 )
 from tokens.models import ChainIntent, Sale, Token, WatchedContract
-from tokens.tasks import eligibility_refresh_sale, warrants_convert_at_launch
+from tokens.tasks import warrants_convert_at_launch
 
 
 class Call(NamedTuple):
@@ -264,15 +265,8 @@ def token_launched(intent: ChainIntent) -> None:
     token.deploy_status = DeployStatus.DEPLOYED
     token.save(update_fields=["deploy_status"])
     now = timezone.now()
-    launched = []
     for sale in Sale.objects.select_for_update().filter(token=token, state=SaleState.DEPLOYING).order_by("pk"):
-        sale.state = SaleState.LIVE if sale.starts_at <= now else SaleState.SCHEDULED
-        sale.save(update_fields=["state"])
-        launched.append(sale.pk)
-    # Every wallet compliance already approved becomes eligible (after this transaction: the refresh locks the
-    # sale and writes its own intents).
-    for sale_pk in launched:
-        transaction.on_commit(functools.partial(eligibility_refresh_sale.delay, sale_pk))
+        services.sale_opened(sale, now)
     # The company's token warrants convert at launch into allocations their holders claim.
     transaction.on_commit(functools.partial(warrants_convert_at_launch.delay, token.pk))
 
