@@ -145,6 +145,11 @@ def token_order_create(*, actor: Actor, sale: TokenSale, wallet: str, amount: De
     return order
 
 
+def order_payment(order: TokenOrder) -> Payment | None:
+    """The order's latest payment: the one to pay while it waits for one."""
+    return order.payments.order_by("-pk").first()
+
+
 @transaction.atomic
 def token_order_cancel(*, actor: Actor, order: TokenOrder) -> TokenOrder:
     """The investor (or, for an order left unpaid too long, the platform) drops an order not paid for; a payment

@@ -72,10 +72,6 @@ def _my_order(request: AuthenticatedRequest, pk: int) -> TokenOrder:
                              investor=request.user)
 
 
-def _payment(order: TokenOrder) -> Payment | None:
-    return order.payments.order_by("-pk").first()
-
-
 def _order_context(order: TokenOrder, payment: Payment | None, **forms: Any) -> dict[str, Any]:
     sale = order.sale
     return {
@@ -89,7 +85,7 @@ def _order_context(order: TokenOrder, payment: Payment | None, **forms: Any) -> 
 @login_required
 def token_order_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     order = _my_order(request, pk)
-    payment = _payment(order)
+    payment = token_orders.order_payment(order)
     if payment is not None and order.state == TokenOrderState.PENDING_PAYMENT and not payment.provider_id:
         payment = payment_started(request, payment)
     context = _order_context(order, payment)
@@ -121,13 +117,13 @@ def _sandbox_card_paid(request: AuthenticatedRequest, payment: Payment | None, r
 def token_order_pay(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     order = _my_order(request, pk)
     waiting = order.state == TokenOrderState.PENDING_PAYMENT
-    paid, form = _sandbox_card_paid(request, _payment(order),
+    paid, form = _sandbox_card_paid(request, token_orders.order_payment(order),
                                     None if waiting else _("This order is not waiting for a payment."))
     if paid:
         return redirect("payments:token_order", pk=pk)
     order.refresh_from_db()
-    return render(request, "payments/token_order.html", _order_context(order, _payment(order), card_form=form),
-                  status=400)
+    return render(request, "payments/token_order.html",
+                  _order_context(order, token_orders.order_payment(order), card_form=form), status=400)
 
 
 @login_required

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from equity.choices import InvestmentState
-from payments import services
+from payments import services, token_orders
 from payments.choices import PaymentMethod, PaymentStatus, TokenOrderState
 from payments.models import Commitment, Document, Payment, Refund, TokenOrder
 
@@ -201,7 +201,7 @@ class TokenOrderOutput(serializers.ModelSerializer):
         """The card payment to confirm, while the order waits for one."""
         if order.state != TokenOrderState.PENDING_PAYMENT:
             return None
-        payment = order.payments.order_by("-pk").first()
+        payment = token_orders.order_payment(order)
         return PaymentToConfirm(payment).data if payment is not None and payment.provider_id else None
 
 

@@ -96,18 +96,24 @@ def _current_payment(commitment: Commitment) -> Payment:
     return payment
 
 
+def _ask_provider(payment: Payment) -> Payment:
+    """Ask the provider for a payment written here (idempotent: the payment's key is the provider's idempotency key).
+    A provider that does not answer leaves the payment without a client secret; reading it again asks again."""
+    try:
+        return services.payment_create_outside_transaction(payment=payment, provider=payment_provider(payment.provider))
+    except ProviderError:
+        logger.exception("The payment provider did not create payment %s", payment.key)
+        return payment
+
+
 def _payment_at_provider(commitment: Commitment) -> bool:
-    """Once the agreement is signed, ask the provider for the payment the commitment wrote, as the pages do
-    (idempotent: the payment's key is the provider's idempotency key). If the provider does not answer, the
-    payment has no client secret yet and reading the commitment asks again. Returns whether it asked."""
+    """Once the agreement is signed, ask the provider for the payment the commitment wrote, as the pages do.
+    Returns whether it asked."""
     payment = _current_payment(commitment)
     if payment.provider_id or commitment.signed_at is None \
             or commitment.investment.state != InvestmentState.PENDING_PAYMENT:
         return False
-    try:
-        services.payment_create_outside_transaction(payment=payment, provider=payment_provider(payment.provider))
-    except ProviderError:
-        logger.exception("The payment provider did not create payment %s", payment.key)
+    _ask_provider(payment)
     return True
 
 
@@ -241,12 +247,7 @@ class WarrantExercise(APIView):
         allocation = get_object_or_404(TokenAllocation.objects.filter(holder_is(request.user)), pk=pk)
         payment = warrant_exercises.exercise_start(actor=Actor.from_request(request), allocation=allocation,
                                                    provider=payment_provider())
-        try:
-            payment = services.payment_create_outside_transaction(payment=payment,
-                                                                  provider=payment_provider(payment.provider))
-        except ProviderError:
-            logger.exception("The payment provider did not create payment %s", payment.key)
-        return Response(PaymentToConfirm(payment).data, status=status.HTTP_201_CREATED)
+        return Response(PaymentToConfirm(_ask_provider(payment)).data, status=status.HTTP_201_CREATED)
 
 
 # --- tokens by card ---------------------------------------------------------------------------------------------
@@ -259,12 +260,9 @@ def _own_order(request: AuthenticatedAPIRequest, pk: int) -> TokenOrder:
 
 def _order_at_provider(order: TokenOrder) -> TokenOrder:
     """An order waiting for its card payment: the provider is asked for the payment if it has not answered yet."""
-    payment = order.payments.order_by("-pk").first()
+    payment = token_orders.order_payment(order)
     if order.state == TokenOrderState.PENDING_PAYMENT and payment is not None and not payment.provider_id:
-        try:
-            services.payment_create_outside_transaction(payment=payment, provider=payment_provider(payment.provider))
-        except ProviderError:
-            logger.exception("The payment provider did not create payment %s", payment.key)
+        _ask_provider(payment)
     return order
 
 

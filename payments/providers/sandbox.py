@@ -148,8 +148,7 @@ class SandboxProvider:
             payment.last4 = number[-4:]
             self._settle(payment, failure=_CARD_DECLINES.get(number))
             if payment.status == PaymentStatus.SUCCEEDED and number == CARD_DISPUTED:
-                self._emit_dispute(payment, f"dp_sbx_{secrets.token_hex(12)}", reason="fraudulent", amount=None,
-                                   status="needs_response")
+                self._emit_dispute(payment, reason="fraudulent", status="needs_response")
         return self._payment_data(payment)
 
     def confirm_bank_account(self, provider_id: str, *, routing_number: str, account_number: str,
@@ -192,10 +191,8 @@ class SandboxProvider:
                 raise ProviderError("Only a succeeded payment can be disputed.")
             if amount is not None and not Decimal(0) < amount <= payment.amount:
                 raise ProviderError("A dispute takes more than nothing and at most what was paid.")
-            dispute_id = f"dp_sbx_{secrets.token_hex(12)}"
-            self._emit_dispute(payment, dispute_id, reason=reason, amount=amount,
-                               status="warning_needs_response" if inquiry else "needs_response")
-        return dispute_id
+            return self._emit_dispute(payment, reason=reason, amount=amount,
+                                      status="warning_needs_response" if inquiry else "needs_response")
 
     def dispute_moved(self, provider_id: str, dispute_id: str, *, status: str, reason: str = "fraudulent",
                       amount: Decimal | None = None) -> None:
@@ -206,7 +203,7 @@ class SandboxProvider:
             event = ("charge.dispute.funds_withdrawn" if status == "needs_response"
                      else "charge.dispute.closed" if status in ("won", "lost", "warning_closed")
                      else "charge.dispute.updated")
-            self._emit_dispute(payment, dispute_id, reason=reason, amount=amount, status=status, event=event)
+            self._emit_dispute(payment, reason=reason, amount=amount, status=status, event=event, dispute_id=dispute_id)
 
     # --- webhook delivery ------------------------------------------------------------------------------------
 
@@ -297,13 +294,16 @@ class SandboxProvider:
             obj = self._intent_json(payment)
         self._queue(type, obj)
 
-    def _emit_dispute(self, payment: SandboxPayment, dispute_id: str, *, reason: str, amount: Decimal | None,
-                      status: str, event: str = "charge.dispute.created") -> None:
+    def _emit_dispute(self, payment: SandboxPayment, *, reason: str, status: str, amount: Decimal | None = None,
+                      event: str = "charge.dispute.created", dispute_id: str = "") -> str:
+        """Queue a dispute's event (a new dispute unless `dispute_id` names one); returns the dispute's id."""
+        dispute_id = dispute_id or f"dp_sbx_{secrets.token_hex(12)}"
         self._queue(event, {
             "id": dispute_id, "object": "dispute", "payment_intent": payment.provider_id,
             "charge": f"ch_{payment.provider_id[3:]}",
             "amount": amount_to_cents(payment.amount if amount is None else amount),
             "currency": payment.currency.lower(), "reason": reason, "status": status})
+        return dispute_id
 
     def _queue(self, type: str, obj: Mapping[str, object]) -> None:
         now = timezone.now()
