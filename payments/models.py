@@ -204,7 +204,10 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
-    """Money going back to the investor. At most one live refund per payment (a second request finds it)."""
+    """Money going back to the investor. At most one live refund per payment that a platform flow asks for (a
+    second request finds it); besides it, a refund made at the provider outside Tranche (recorded when its webhook
+    arrives) and the company's return of what a dispute or such a refund left in escrow. What the refunds and the
+    disputes of a payment take back together never passes what it paid (`services.payment_refundable`)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     key = models.CharField(max_length=40, unique=True)
@@ -219,8 +222,12 @@ class Refund(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["payment"], condition=~Q(status="failed"),
+            models.UniqueConstraint(fields=["payment"],
+                                    condition=~Q(status="failed") & ~Q(reason__in=["remainder", "at_provider"]),
                                     name="payments_refund_one_per_payment"),
+            models.UniqueConstraint(fields=["payment"], condition=~Q(status="failed") & Q(reason="remainder"),
+                                    name="payments_refund_one_remainder_per_payment"),
+            models.UniqueConstraint(fields=["provider_id"], name="payments_refund_provider_id_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_positive"),
         ]
 
@@ -271,10 +278,16 @@ class WebhookEvent(models.Model):
 class EscrowEntry(models.Model):
     """The platform's escrow ledger, per round: money held when a payment succeeds, released to the issuer at
     close, returned to the investor by a refund or taken back by a returned debit or a dispute. For every
-    round, held = funded − released − returned, and the escrow agent's own books say the same."""
+    round, held = funded − released − returned, and the escrow agent's own books say the same. A payment is held
+    once; each return names the one refund or dispute that took the money out, so a payment's partial dispute and
+    the later refund of the rest are two lines, and neither can be written twice."""
 
     round = models.ForeignKey("equity.Round", on_delete=models.PROTECT, related_name="escrow_entries")
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="escrow_entries")
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="escrow_entry")
+    dispute = models.OneToOneField(Dispute, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="escrow_entry")
     kind = models.CharField(max_length=10, choices=EscrowEntryKind.choices)
     amount = models.DecimalField(max_digits=20, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
@@ -284,8 +297,13 @@ class EscrowEntry(models.Model):
     class Meta:
         ordering = ["round", "created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["payment", "kind"], condition=Q(payment__isnull=False),
-                                    name="payments_escrow_once_per_payment"),
+            models.UniqueConstraint(fields=["payment"], condition=Q(kind="hold"),
+                                    name="payments_escrow_one_hold_per_payment"),
+            models.CheckConstraint(
+                condition=Q(kind="return", refund__isnull=False, dispute__isnull=True)
+                | Q(kind="return", refund__isnull=True, dispute__isnull=False)
+                | (~Q(kind="return") & Q(refund__isnull=True, dispute__isnull=True)),
+                name="payments_escrow_return_names_its_source"),
             models.UniqueConstraint(fields=["round"], condition=Q(kind="release"),
                                     name="payments_escrow_one_release_per_round"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_escrow_positive"),

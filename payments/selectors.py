@@ -6,13 +6,26 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
 from equity.choices import InvestmentState
 from equity.models import Round
-from payments.models import Commitment, Document, Payment
+from payments.choices import EscrowEntryKind
+from payments.models import Commitment, Document, EscrowEntry, Payment
 
 
 def _with_everything(queryset: QuerySet[Commitment]) -> QuerySet[Commitment]:
@@ -33,7 +46,16 @@ def commitment_get_for_investor(*, user: User, pk: int) -> Commitment | None:
 
 
 def commitment_list_for_round(*, round: Round) -> QuerySet[Commitment]:
-    return _with_everything(Commitment.objects.filter(investment__round=round)).order_by("-created_at", "-pk")
+    """A round's commitments, each with `escrow_left`: what escrow still holds of its payments."""
+    money = DecimalField(max_digits=20, decimal_places=2)
+    left = (EscrowEntry.objects.filter(payment__commitment=OuterRef("pk")).values("payment__commitment")
+            .annotate(left=Sum(Case(When(kind=EscrowEntryKind.HOLD, then=F("amount")),
+                                    When(kind=EscrowEntryKind.RETURN, then=-F("amount")), default=Decimal(0),
+                                    output_field=money)))
+            .values("left"))
+    return _with_everything(Commitment.objects.filter(investment__round=round)).annotate(
+        escrow_left=Coalesce(Subquery(left, output_field=money), Decimal(0), output_field=money),
+    ).order_by("-created_at", "-pk")
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,14 @@ from equity import services as equity_services
 from equity.choices import InvestmentSource, InvestmentState, RoundState
 from equity.models import Investment, Round, Stakeholder
 from payments import rules, token_orders, warrant_exercises
-from payments.choices import DocumentKind, EscrowEntryKind, PaymentStatus, RefundReason, RefundStatus
+from payments.choices import (
+    FLOW_REFUND_EXCLUDED,
+    DocumentKind,
+    EscrowEntryKind,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
 from payments.models import (
     Commitment,
     Dispute,
@@ -53,6 +60,7 @@ from payments.models import (
     IssuerAccount,
     Payment,
     Refund,
+    TokenOrder,
     WebhookEvent,
 )
 from payments.providers.base import (
@@ -63,6 +71,7 @@ from payments.providers.base import (
     ProviderError,
     RefundData,
 )
+from tokens.models import TokenAllocation
 
 DISPUTE_WON = "won"  # the provider's dispute status once the money is back with the platform
 # The statuses of a dispute whose money the provider has taken (Stripe's; the sandbox speaks the same). An inquiry
@@ -391,32 +400,134 @@ def queue_after_commit(task_name: str, *args: object) -> None:
     transaction.on_commit(lambda: task.delay(*args))
 
 
+def _refund_found(data: RefundData, provider: PaymentProvider) -> Refund | None:
+    """Our row of the refund the provider speaks of: by its id, else (the webhook may beat the answer to our own
+    request) the payment's refund that has no provider id yet, of the same amount when the provider names the
+    refund. None for a refund made at the provider outside Tranche."""
+    if data.provider_id:
+        found = Refund.objects.filter(provider_id=data.provider_id).first()
+        if found is not None:
+            return found
+    waiting = Refund.objects.filter(payment__provider=provider.name, payment__provider_id=data.payment_id,
+                                    provider_id__isnull=True).exclude(status=RefundStatus.FAILED)
+    if data.provider_id:
+        waiting = waiting.filter(amount=data.amount)
+    return waiting.order_by("pk").first()
+
+
 @transaction.atomic
 def refund_apply(*, data: RefundData, provider: PaymentProvider, now: datetime | None = None) -> Refund | None:
+    """Bring a refund up to what the provider says. One made at the provider outside Tranche (from its dashboard)
+    is recorded when first heard of, so the books follow the money (`_refund_at_provider`). Returns None for a
+    refund of a payment that is not ours, or one the provider does not name (Stripe's `charge.refunded` of
+    current API versions: its `refund.*` events name it)."""
     now = now or timezone.now()
-    found = (Refund.objects.filter(provider_id=data.provider_id).first()
-             or Refund.objects.filter(payment__provider=provider.name, payment__provider_id=data.payment_id).exclude(
-                 status=RefundStatus.FAILED).first())
+    found = _refund_found(data, provider)
     if found is None:
-        return None
-    investment = Investment.objects.select_for_update().filter(commitment__payments__refunds__pk=found.pk).first()
-    refund = Refund.objects.select_for_update(of=("self",)).select_related("payment__commitment").get(pk=found.pk)
+        return _refund_at_provider(data, provider, now) if data.provider_id else None
+    payment = _payment_lock_for(found.payment)
+    refund = Refund.objects.select_for_update().get(pk=found.pk)
     if refund.status == RefundStatus.SUCCEEDED:
         return refund
-    refund.provider_id = refund.provider_id or data.provider_id
+    refund.provider_id = refund.provider_id or data.provider_id or None
     refund.status = data.status
     if data.status == RefundStatus.SUCCEEDED:
         refund.succeeded_at = now
-    payment = refund.payment
-    if data.status == RefundStatus.SUCCEEDED and investment is not None and payment.commitment is not None:
-        EscrowEntry.objects.get_or_create(
-            payment=payment, kind=EscrowEntryKind.RETURN,
-            defaults={"round_id": payment.commitment.investment.round_id, "amount": refund.amount,
-                      "currency": refund.currency, "provider_ref": data.provider_id})
-        queue_after_commit("escrow_return", refund.pk)
-        if investment.state == InvestmentState.CANCELLED:
-            _set_state(investment, InvestmentState.REFUNDED)
     refund.save()
+    if data.status == RefundStatus.SUCCEEDED and payment.commitment_id is not None:
+        _commitment_refunded(payment, refund, now)
+    return refund
+
+
+def _payment_lock_for(payment: Payment) -> Payment:
+    """Lock a payment, after what it paid for when that is an investment (the order every service here takes)."""
+    if payment.commitment_id is not None:
+        return _payment_locked(payment)[0]
+    return Payment.objects.select_for_update().get(pk=payment.pk)
+
+
+def escrow_left(payment: Payment) -> Decimal:
+    """What escrow still holds of a commitment's payment: held, less each return (a refund, a dispute)."""
+    rows = EscrowEntry.objects.filter(payment=payment).values("kind").annotate(total=Sum("amount"))
+    totals = {row["kind"]: row["total"] for row in rows}
+    return totals.get(EscrowEntryKind.HOLD, Decimal(0)) - totals.get(EscrowEntryKind.RETURN, Decimal(0))
+
+
+def _escrow_return(payment: Payment, money_back: Refund | Dispute) -> Decimal:
+    """Write the return of this refund or dispute (once: each names its source), at most what escrow still holds
+    of the payment, and tell the escrow agent after commit. Returns what it wrote (0: nothing held, or already
+    written)."""
+    source = {"refund": money_back} if isinstance(money_back, Refund) else {"dispute": money_back}
+    if EscrowEntry.objects.filter(**source).exists():
+        return Decimal(0)
+    amount = min(money_back.amount, escrow_left(payment))
+    if amount <= 0:
+        return Decimal(0)
+    EscrowEntry.objects.create(round_id=payment.for_commitment.investment.round_id, payment=payment,
+                               kind=EscrowEntryKind.RETURN, amount=amount, currency=payment.currency,
+                               provider_ref=money_back.provider_id or "", **source)
+    queue_after_commit("escrow_return" if isinstance(money_back, Refund) else "escrow_return_dispute", money_back.pk)
+    return amount
+
+
+def _commitment_refunded(payment: Payment, refund: Refund, now: datetime) -> None:
+    """A refund of a commitment's payment went through: it leaves escrow (unless the close released the money
+    already), and a cancelled commitment whose money is all back is refunded."""
+    investment = Investment.objects.get(commitment__pk=payment.commitment_pk)
+    if investment.state != InvestmentState.ACCEPTED:
+        _escrow_return(payment, refund)
+    if investment.state == InvestmentState.CANCELLED and escrow_left(payment) <= 0:
+        _set_state(investment, InvestmentState.REFUNDED)
+
+
+def _refund_at_provider(data: RefundData, provider: PaymentProvider, now: datetime) -> Refund | None:
+    """A refund someone made at the provider, outside Tranche (in Stripe's dashboard): recorded as it is, and what
+    the payment paid for follows, as for a dispute that took the money. A commitment before the close is reversed
+    and what the refund took leaves escrow (the rest stays, flagged, for the company to return); after the close
+    the shares stand, flagged; a card order of tokens is flagged. Only a payment that went through is refunded."""
+    found = Payment.objects.filter(provider=provider.name, provider_id=data.payment_id).first()
+    if found is None or data.status == RefundStatus.FAILED:
+        return None
+    payment = _payment_lock_for(found)
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return None
+    refund, created = Refund.objects.get_or_create(
+        provider_id=data.provider_id,
+        defaults={"payment": payment, "key": f"ext_{uuid.uuid4().hex}", "amount": data.amount,
+                  "currency": data.currency, "reason": RefundReason.AT_PROVIDER, "status": data.status,
+                  "succeeded_at": now if data.status == RefundStatus.SUCCEEDED else None})
+    if not created:  # heard of twice at once; the first one applied it
+        return refund
+    facts = {"refund": data.provider_id, "amount": str(data.amount), "currency": data.currency, "status": data.status}
+    note = _("Refunded at the payment provider, outside Tranche: %(amount)s %(currency)s") % {
+        "amount": data.amount, "currency": data.currency}
+    if payment.commitment_id is not None:
+        investment = Investment.objects.select_related("round").get(commitment__pk=payment.commitment_pk)
+        commitment = Commitment.objects.select_related("ledger_record").get(pk=payment.commitment_pk)
+        company_id = investment.round.company_id
+        if investment.state == InvestmentState.ACCEPTED:
+            note += _("; after the close, so the shares stand")
+        else:
+            if investment.state in LIVE:
+                _set_state(investment, InvestmentState.REVERSED)
+                _reverse_ledger(commitment, now)
+                facts["commitment"] = "reversed"
+            if data.status == RefundStatus.SUCCEEDED:
+                _commitment_refunded(payment, refund, now)
+            left = escrow_left(payment)
+            if left > 0:
+                note += _("; %(left)s %(currency)s not refunded stays in escrow for the company to return") % {
+                    "left": left, "currency": payment.currency}
+        _flag(commitment, note, now)
+    elif payment.token_order_id is not None:
+        order = TokenOrder.objects.select_related("sale__token").get(pk=payment.token_order_pk)
+        company_id = order.sale.token.company_id
+        token_orders.flagged(order=order, note=note, now=now)
+    else:
+        allocation = TokenAllocation.objects.select_related("token").get(pk=payment.allocation_pk)
+        company_id = allocation.token.company_id
+    audit_record(actor=Actor.system(), action="payments.refund_at_provider", target=payment, company_id=company_id,
+                 changes=facts)
     return refund
 
 
@@ -519,17 +630,12 @@ def _commitment_disputed(commitment: Commitment, investment: Investment, payment
         _set_state(investment, InvestmentState.REVERSED)
         _reverse_ledger(commitment, now)
     note = f"Payment disputed: {dispute.reason}"
-    undisputed = payment.amount - dispute.amount
-    if EscrowEntry.objects.filter(payment=payment, kind=EscrowEntryKind.HOLD).exists():
-        EscrowEntry.objects.get_or_create(
-            payment=payment, kind=EscrowEntryKind.RETURN,
-            defaults={"round_id": investment.round_id, "amount": dispute.amount, "currency": dispute.currency,
-                      "provider_ref": dispute.provider_id})
-        queue_after_commit("escrow_return_dispute", dispute.pk)
-        if undisputed > 0:  # the issuer took part of it: the rest is the investor's, still held
-            note += f"; {undisputed} {payment.currency} not disputed stays in escrow for compliance to return"
+    _escrow_return(payment, dispute)
+    left = escrow_left(payment)
+    if left > 0:  # the issuer took part of it: the rest is the investor's, still held
+        note += f"; {left} {payment.currency} not disputed stays in escrow for the company to return"
     _flag(commitment, note, now)
-    return {"undisputed": str(undisputed)} if undisputed > 0 else {}
+    return {"undisputed": str(left)} if left > 0 else {}
 
 
 # --- refunds ---------------------------------------------------------------------------------------------------
@@ -539,7 +645,7 @@ def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = No
     """Ask for the payment's money back, all of it or `amount` of it; the caller holds a transaction. A second
     request returns the first refund (one live refund per payment, by a unique constraint)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    existing = payment.refunds.exclude(status=RefundStatus.FAILED).first()
+    existing = payment.refunds.exclude(status=RefundStatus.FAILED).exclude(reason__in=FLOW_REFUND_EXCLUDED).first()
     if existing is not None:
         return existing
     if payment.status != PaymentStatus.SUCCEEDED:
@@ -547,10 +653,58 @@ def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = No
     amount = payment.amount if amount is None else amount
     if not Decimal(0) < amount <= payment.amount:
         raise ValidationError(_("A refund is more than nothing and at most what was paid."))
+    # A refund made at the provider, or a dispute, may have taken part already: only the rest can go back.
+    amount = min(amount, payment_refundable(payment))
+    if amount <= 0:
+        raise ValidationError(_("Nothing is left of this payment to refund."))
+    return _refund_create(payment, amount, reason)
+
+
+def _refund_create(payment: Payment, amount: Decimal, reason: str) -> Refund:
     refund = Refund.objects.create(payment=payment, key=f"ref_{uuid.uuid4().hex}", amount=amount,
                                    currency=payment.currency, reason=reason)
     queue_after_commit("refund_submit", refund.pk)
     return refund
+
+
+def payment_refundable(payment: Payment) -> Decimal:
+    """What can still go back of a payment: what it paid, less its refunds that did not fail and the disputes that
+    took money and kept it (a won dispute gave it back)."""
+    refunded = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"]
+    disputed = payment.disputes.filter(funds_withdrawn=True).exclude(status=DISPUTE_WON).aggregate(
+        total=Sum("amount"))["total"]
+    return payment.amount - (refunded or Decimal(0)) - (disputed or Decimal(0))
+
+
+DISPUTE_OPEN = frozenset({"warning_needs_response", "warning_under_review", "needs_response", "under_review"})
+
+
+@transaction.atomic
+def commitment_return_rest(*, actor: Actor, commitment: Commitment, now: datetime | None = None) -> Refund:
+    """The company returns to the investor what escrow still holds of a reversed commitment: what a partial dispute
+    or a refund made at the provider left. Once: a second request finds the first refund. The provider refuses to
+    refund a charge while a dispute of it is open, so that must close first."""
+    commitment, investment = _commitment_locked(commitment)
+    equity_services._require_editor(actor, investment.round.company)
+    if investment.state != InvestmentState.REVERSED:
+        raise ValidationError(_("Only a reversed commitment has money left in escrow to return."))
+    for payment in commitment.payments.select_for_update().order_by("pk"):
+        existing = payment.refunds.filter(reason=RefundReason.REMAINDER).exclude(status=RefundStatus.FAILED).first()
+        if existing is not None:
+            return existing
+        left = min(escrow_left(payment), payment_refundable(payment))
+        if left <= 0:
+            continue
+        if payment.disputes.filter(status__in=DISPUTE_OPEN).exists():
+            raise ValidationError(_("A dispute of this payment is still open; its money can go back once it closes."))
+        refund = _refund_create(payment, left, RefundReason.REMAINDER)
+        _flag(commitment, f"{left} {payment.currency} left in escrow is being returned to the investor",
+              now or timezone.now())
+        audit_record(actor=actor, action="payments.commitment_return_rest", target=commitment,
+                     company_id=investment.round.company_id,
+                     changes={"payment": payment.key, "amount": str(left), "currency": payment.currency})
+        return refund
+    raise ValidationError(_("Escrow holds nothing more of this commitment."))
 
 
 def refund_submit_outside_transaction(*, refund: Refund, provider: PaymentProvider) -> Refund:

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from equity.models import Round
 from payments import services, warrant_exercises
-from payments.models import Dispute, Payment, Refund, WebhookEvent
+from payments.models import EscrowEntry, Payment, Refund, WebhookEvent
 from payments.providers import escrow_agent, payment_provider
 from payments.providers.base import ProviderError
 
@@ -57,22 +57,32 @@ def escrow_hold(payment_id: int) -> None:
                                         amount=payment.amount, currency=payment.currency)
 
 
-def _escrow_returned(money_back: Refund | Dispute) -> None:
-    """Tell the escrow agent that a payment's money left escrow: refunded, or taken back by a dispute."""
-    payment = money_back.payment
-    escrow_agent(payment.provider).returned(account=services.escrow_account(payment.for_commitment.investment.round),
-                                            payment_id=payment.key, amount=money_back.amount,
-                                            currency=money_back.currency)
+def _escrow_returned(entry: EscrowEntry) -> None:
+    """Tell the escrow agent that money left escrow: a return names its refund or its dispute, whose own reference
+    keys it at the agent (a payment can have both: a partial dispute, then the refund of the rest)."""
+    source = entry.refund or entry.dispute
+    if source is None:  # the database's check constraint says a return names one
+        raise ValueError(f"escrow entry {entry.pk} names no refund or dispute")
+    reference = source.key if isinstance(source, Refund) else source.provider_id
+    escrow_agent(source.payment.provider).returned(account=services.escrow_account(entry.round), payment_id=reference,
+                                                   amount=entry.amount, currency=entry.currency)
+
+
+_RETURN_ROWS = EscrowEntry.objects.select_related("round", "refund__payment", "dispute__payment")
 
 
 @shared_task(**RETRY)
 def escrow_return(refund_id: int) -> None:
-    _escrow_returned(Refund.objects.select_related("payment__commitment__investment__round").get(pk=refund_id))
+    entry = _RETURN_ROWS.filter(refund_id=refund_id).first()
+    if entry is not None:  # a refund of money no longer held (after the close, or already returned) moves none
+        _escrow_returned(entry)
 
 
 @shared_task(**RETRY)
 def escrow_return_dispute(dispute_id: int) -> None:
-    _escrow_returned(Dispute.objects.select_related("payment__commitment__investment__round").get(pk=dispute_id))
+    entry = _RETURN_ROWS.filter(dispute_id=dispute_id).first()
+    if entry is not None:
+        _escrow_returned(entry)
 
 
 @shared_task(**RETRY)

@@ -234,11 +234,17 @@ def disputed(*, order: TokenOrder, reason: str, now: datetime, inquiry: bool = F
     """A card dispute on a token order: tokens already bought cannot be taken back from the wallet, so compliance
     is told (the provider takes the money back by itself). An inquiry is flagged to be answered before it becomes
     a dispute."""
-    order.flagged_at = now
     if inquiry:
-        order.flag_reason = _("Card issuer inquiry: %(reason)s; answer it at the provider") % {"reason": reason}
+        flagged(order=order, note=_("Card issuer inquiry: %(reason)s; answer it at the provider") % {"reason": reason},
+                now=now)
     else:
-        order.flag_reason = _("Payment disputed: %(reason)s") % {"reason": reason}
+        flagged(order=order, note=_("Payment disputed: %(reason)s") % {"reason": reason}, now=now)
+
+
+def flagged(*, order: TokenOrder, note: str, now: datetime) -> None:
+    """Flag a card order for compliance, with why."""
+    order.flagged_at = now
+    order.flag_reason = note[:200]
     order.save(update_fields=["flagged_at", "flag_reason", "updated_at"])
 
 

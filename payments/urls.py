@@ -28,6 +28,8 @@ urlpatterns = [
          name="round_commitments_csv"),
     path("companies/<slug:slug>/rounds/<int:pk>/commitments/<int:commitment_pk>/decline/", views.commitment_decline,
          name="commitment_decline"),
+    path("companies/<slug:slug>/rounds/<int:pk>/commitments/<int:commitment_pk>/return-rest/",
+         views.commitment_return_rest, name="commitment_return_rest"),
     path("companies/<slug:slug>/rounds/<int:pk>/material-change/", views.round_material_change,
          name="round_material_change"),
     path("companies/<slug:slug>/rounds/<int:pk>/close-early/", views.round_close_early, name="round_close_early"),

@@ -348,6 +348,23 @@ def commitment_decline(request: AuthenticatedRequest, slug: str, pk: int, commit
     return redirect("payments:round_commitments", slug=slug, pk=pk)
 
 
+@login_required
+@require_POST
+def commitment_return_rest(request: AuthenticatedRequest, slug: str, pk: int, commitment_pk: int) -> HttpResponse:
+    """Return to the investor what escrow still holds of a reversed commitment (a partial dispute, or a refund
+    made at the provider, took the rest)."""
+    _membership, round = _round_for_team(request, slug, pk, edit=True)
+    commitment = get_object_or_404(Commitment, pk=commitment_pk, investment__round=round)
+    try:
+        refund = services.commitment_return_rest(actor=Actor.from_request(request), commitment=commitment)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(amount)s %(currency)s is on its way back to the investor.") % {
+            "amount": refund.amount, "currency": refund.currency})
+    return redirect("payments:round_commitments", slug=slug, pk=pk)
+
+
 def _round_form_action(request: AuthenticatedRequest, slug: str, pk: int, form: Any, run: Any) -> HttpResponse:
     """Validate a founder's one-field form and run the service with its value; errors become a message."""
     _membership, round = _round_for_team(request, slug, pk, edit=True)

@@ -124,6 +124,14 @@ class SandboxProvider:
             self._emit("charge.refunded", payment, refund=refund)
         return self._refund_data(refund)
 
+    def refund_at_provider(self, provider_id: str, *, amount: Decimal | None = None) -> str:
+        """Someone refunds the payment (all of it, or `amount`) from the provider's dashboard, outside Tranche: only
+        the webhook tells the platform. Returns the refund's id."""
+        payment = self._payment(provider_id)
+        left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0))
+        return self.refund_create(payment_id=provider_id, amount=left if amount is None else amount,
+                                  idempotency_key=f"dashboard_{secrets.token_hex(12)}").provider_id
+
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEventData:
         import stripe
 
