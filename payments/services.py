@@ -478,6 +478,9 @@ def _commitment_refunded(payment: Payment, refund: Refund, now: datetime) -> Non
         _escrow_return(payment, refund)
     if investment.state == InvestmentState.CANCELLED and escrow_left(payment) <= 0:
         _set_state(investment, InvestmentState.REFUNDED)
+    if refund.reason == RefundReason.REMAINDER:
+        _flag(Commitment.objects.get(pk=payment.commitment_pk),
+              f"{refund.amount} {refund.currency} left in escrow was returned to the investor", now)
 
 
 def _refund_at_provider(data: RefundData, provider: PaymentProvider, now: datetime) -> Refund | None:

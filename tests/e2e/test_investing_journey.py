@@ -109,3 +109,42 @@ def test_sam_invests_cancels_a_second_commitment_and_gets_his_certificate(
     text = pypdfium2.PdfDocument(io.BytesIO(pdf))[0].get_textpage().get_text_range()
     assert "Sam Rivera" in text
     assert "Lumen" in text or lumen.company.legal_name in text
+
+
+def test_the_founder_returns_what_a_partial_dispute_left_in_escrow(live_server: Any, signed_in: Any, shot: Any,
+                                                                    settings: Any) -> None:
+    """Sam's card issuer takes $1,200 of his $3,000 back and the dispute is lost: the commitment is reversed and
+    flagged, and the founder returns the $1,800 escrow still holds from the commitments page."""
+    from payments import services
+    from payments.models import Commitment, Refund
+    from payments.providers.sandbox import SandboxProvider
+    from tests.payments.test_commitments import commit, pay, sandbox_events, sandbox_redeliver
+
+    settings.PAYMENTS_SANDBOX_AUTO_DELIVER = False
+    sandbox = SandboxProvider()
+    lumen, round = open_reg_cf_round()
+    commitment = commit(approved_investor(), round, "3000", sandbox)
+    payment = pay(commitment, sandbox)
+    dispute_id = sandbox.dispute(payment.provider_id or "", reason="product_unacceptable", amount=Decimal("1200.00"))
+    sandbox.dispute_moved(payment.provider_id or "", dispute_id, status="lost", amount=Decimal("1200.00"))
+    for event in sandbox_events():
+        sandbox_redeliver(sandbox, event)
+    assert "1800.00 USD not disputed stays in escrow" in Commitment.objects.get(pk=commitment.pk).flag_reason
+
+    founder = signed_in(lumen.owner.user)
+    founder.goto(f"{live_server.url}/companies/{lumen.company.slug}/rounds/{round.pk}/commitments/")
+    button = founder.locator("[data-return-rest] button")
+    assert button.inner_text().strip() == "Return $1,800.00"
+    assert "$1,800.00" in founder.inner_text("#commitment-totals")  # still held in escrow
+    shot(founder, "reversed-with-money-in-escrow")
+    button.click()
+    founder.wait_for_selector("text=1800.00 USD is on its way back to the investor.")
+    for event in sandbox_events():
+        sandbox_redeliver(sandbox, event)
+    founder.reload()
+    assert founder.locator("[data-return-rest]").count() == 0
+    assert "$0.00" in founder.inner_text("#commitment-totals")
+    assert founder.inner_text("[data-flag-reason]") == "1800.00 USD left in escrow was returned to the investor"
+    shot(founder, "returned")
+    assert services.escrow_balance(round=round).held == 0
+    assert Refund.objects.get(payment=payment).amount == Decimal("1800.00")
