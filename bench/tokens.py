@@ -258,7 +258,7 @@ def store_floor() -> float:
 
     from tokens.models import ChainEvent, Purchase
 
-    tables = [(model._meta.db_table, ", ".join(f.column for f in model._meta.concrete_fields))
+    tables = [(model._meta.db_table, ", ".join(str(f.column) for f in model._meta.concrete_fields))
               for model in (ChainEvent, Purchase)]
     with connection.cursor() as sql:
         dumps = []

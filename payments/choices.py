@@ -32,12 +32,13 @@ class RefundReason(models.TextChoices):
     NOT_BOUGHT = "not_bought", _("The sale did not take the purchase")
     SALE_REFUNDED = "sale_refunded", _("The token sale refunded its buyers")
     NOT_ALLOCATED = "not_allocated", _("The oversubscribed sale did not allocate all of it")
-    # Not asked for by a platform flow, so outside the one-live-refund-per-payment rule:
+    # The two below are not asked for by a platform flow, so they are outside the one-live-refund-per-payment rule:
     REMAINDER = "remainder", _("Returned by the company: what a dispute or an outside refund left in escrow")
     AT_PROVIDER = "at_provider", _("Refunded at the payment provider, outside Tranche")
 
 
-# Refunds that platform flows ask for: at most one live per payment, so asking twice refunds once.
+# The refunds that platform flows do not ask for (the others: at most one live per payment, so asking twice refunds
+# once).
 FLOW_REFUND_EXCLUDED = (RefundReason.REMAINDER, RefundReason.AT_PROVIDER)
 
 

@@ -225,8 +225,8 @@ class Refund(models.Model):
             models.UniqueConstraint(fields=["payment"],
                                     condition=~Q(status="failed") & ~Q(reason__in=["remainder", "at_provider"]),
                                     name="payments_refund_one_per_payment"),
-            models.UniqueConstraint(fields=["payment"], condition=~Q(status="failed") & Q(reason="remainder"),
-                                    name="payments_refund_one_remainder_per_payment"),
+            models.UniqueConstraint(fields=["payment"], condition=Q(status="pending", reason="remainder"),
+                                    name="payments_refund_one_remainder_under_way"),
             models.UniqueConstraint(fields=["provider_id"], name="payments_refund_provider_id_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_positive"),
         ]

@@ -401,49 +401,64 @@ def queue_after_commit(task_name: str, *args: object) -> None:
 
 
 def _refund_found(data: RefundData, provider: PaymentProvider) -> Refund | None:
-    """Our row of the refund the provider speaks of: by its id, else (the webhook may beat the answer to our own
-    request) the payment's refund that has no provider id yet, of the same amount when the provider names the
-    refund. None for a refund made at the provider outside Tranche."""
-    if data.provider_id:
-        found = Refund.objects.filter(provider_id=data.provider_id).first()
-        if found is not None:
-            return found
-    waiting = Refund.objects.filter(payment__provider=provider.name, payment__provider_id=data.payment_id,
-                                    provider_id__isnull=True).exclude(status=RefundStatus.FAILED)
-    if data.provider_id:
-        waiting = waiting.filter(amount=data.amount)
-    return waiting.order_by("pk").first()
+    """Our row of the refund the provider speaks of: by its id; by our key, which our refunds carry in the
+    provider's metadata (the webhook may beat the answer to our own request); for a refund without that key (asked
+    for before the key was sent), the payment's refund still waiting for its provider id, of the same amount. None
+    for a refund made at the provider outside Tranche."""
+    found = Refund.objects.filter(provider_id=data.provider_id).first()
+    if found is None and data.key:
+        found = Refund.objects.filter(key=data.key, payment__provider=provider.name).first()
+    if found is None and not data.key:
+        found = Refund.objects.filter(
+            payment__provider=provider.name, payment__provider_id=data.payment_id, provider_id__isnull=True,
+            status=RefundStatus.PENDING, amount=data.amount).exclude(reason=RefundReason.AT_PROVIDER).order_by(
+            "pk").first()
+    return found
 
 
 @transaction.atomic
 def refund_apply(*, data: RefundData, provider: PaymentProvider, now: datetime | None = None) -> Refund | None:
-    """Bring a refund up to what the provider says. One made at the provider outside Tranche (from its dashboard)
-    is recorded when first heard of, so the books follow the money (`_refund_at_provider`). Returns None for a
-    refund of a payment that is not ours, or one the provider does not name (Stripe's `charge.refunded` of
-    current API versions: its `refund.*` events name it)."""
+    """Bring a refund up to what the provider says: pending, then succeeded or failed, never back. One made at the
+    provider outside Tranche (from its dashboard) is recorded when first heard of, and what it paid for follows
+    when it succeeds (`_refund_succeeded`). Returns None for a refund of a payment that is not ours, or one the
+    provider does not name (Stripe's `charge.refunded` of current API versions: its `refund.*` events name it)."""
     now = now or timezone.now()
+    if not data.provider_id:
+        return None
     found = _refund_found(data, provider)
+    payment = found.payment if found is not None else Payment.objects.filter(
+        provider=provider.name, provider_id=data.payment_id).first()
+    if payment is None:
+        return None
+    payment = _payment_lock_for(payment)
+    found = _refund_found(data, provider)  # again, under the payment's lock: another event may have recorded it
     if found is None:
-        return _refund_at_provider(data, provider, now) if data.provider_id else None
-    payment = _payment_lock_for(found.payment)
+        if payment.status != PaymentStatus.SUCCEEDED:
+            return None
+        found = Refund.objects.create(payment=payment, key=f"ext_{uuid.uuid4().hex}", provider_id=data.provider_id,
+                                      amount=data.amount, currency=data.currency, reason=RefundReason.AT_PROVIDER)
     refund = Refund.objects.select_for_update().get(pk=found.pk)
-    if refund.status == RefundStatus.SUCCEEDED:
+    if not refund.provider_id:
+        refund.provider_id = data.provider_id
+        refund.save(update_fields=["provider_id"])
+    if refund.status != RefundStatus.PENDING or data.status == RefundStatus.PENDING:
         return refund
-    refund.provider_id = refund.provider_id or data.provider_id or None
     refund.status = data.status
     if data.status == RefundStatus.SUCCEEDED:
         refund.succeeded_at = now
-    refund.save()
-    if data.status == RefundStatus.SUCCEEDED and payment.commitment_id is not None:
-        _commitment_refunded(payment, refund, now)
+    refund.save(update_fields=["status", "succeeded_at"])
+    if data.status == RefundStatus.SUCCEEDED:
+        _refund_succeeded(payment, refund, now)
     return refund
 
 
-def _payment_lock_for(payment: Payment) -> Payment:
-    """Lock a payment, after what it paid for when that is an investment (the order every service here takes)."""
-    if payment.commitment_id is not None:
-        return _payment_locked(payment)[0]
-    return Payment.objects.select_for_update().get(pk=payment.pk)
+def _payment_lock_for(found: Payment) -> Payment:
+    """Lock a payment, after what it paid for (the order every service here takes: what it paid for, then it)."""
+    if found.commitment_id is not None:
+        return _payment_locked(found)[0]
+    if found.token_order_id is not None:
+        return token_orders.payment_locked(found)[0]
+    return warrant_exercises.payment_locked(found)[0]
 
 
 def escrow_left(payment: Payment) -> Decimal:
@@ -470,9 +485,14 @@ def _escrow_return(payment: Payment, money_back: Refund | Dispute) -> Decimal:
     return amount
 
 
-def _commitment_refunded(payment: Payment, refund: Refund, now: datetime) -> None:
-    """A refund of a commitment's payment went through: it leaves escrow (unless the close released the money
-    already), and a cancelled commitment whose money is all back is refunded."""
+def _refund_succeeded(payment: Payment, refund: Refund, now: datetime) -> None:
+    """A refund went through; the caller holds the payment's lock, and that of what it paid for. A commitment's
+    refund leaves escrow (unless the close released the money already). One made at the provider outside Tranche
+    reverses what the payment paid for, as a dispute that took the money does (`_refunded_at_provider`)."""
+    if refund.reason == RefundReason.AT_PROVIDER:
+        _refunded_at_provider(payment, refund, now)
+    if payment.commitment_id is None:
+        return
     investment = Investment.objects.get(commitment__pk=payment.commitment_pk)
     if investment.state != InvestmentState.ACCEPTED:
         _escrow_return(payment, refund)
@@ -483,27 +503,15 @@ def _commitment_refunded(payment: Payment, refund: Refund, now: datetime) -> Non
               f"{refund.amount} {refund.currency} left in escrow was returned to the investor", now)
 
 
-def _refund_at_provider(data: RefundData, provider: PaymentProvider, now: datetime) -> Refund | None:
-    """A refund someone made at the provider, outside Tranche (in Stripe's dashboard): recorded as it is, and what
-    the payment paid for follows, as for a dispute that took the money. A commitment before the close is reversed
-    and what the refund took leaves escrow (the rest stays, flagged, for the company to return); after the close
-    the shares stand, flagged; a card order of tokens is flagged. Only a payment that went through is refunded."""
-    found = Payment.objects.filter(provider=provider.name, provider_id=data.payment_id).first()
-    if found is None or data.status == RefundStatus.FAILED:
-        return None
-    payment = _payment_lock_for(found)
-    if payment.status != PaymentStatus.SUCCEEDED:
-        return None
-    refund, created = Refund.objects.get_or_create(
-        provider_id=data.provider_id,
-        defaults={"payment": payment, "key": f"ext_{uuid.uuid4().hex}", "amount": data.amount,
-                  "currency": data.currency, "reason": RefundReason.AT_PROVIDER, "status": data.status,
-                  "succeeded_at": now if data.status == RefundStatus.SUCCEEDED else None})
-    if not created:  # heard of twice at once; the first one applied it
-        return refund
-    facts = {"refund": data.provider_id, "amount": str(data.amount), "currency": data.currency, "status": data.status}
+def _refunded_at_provider(payment: Payment, refund: Refund, now: datetime) -> None:
+    """A refund someone made at the provider went through. A commitment before the close is reversed and what the
+    refund took leaves escrow (the rest stays, flagged, for the company to return); after the close the shares
+    stand, flagged. A card order of tokens is flagged (the tokens are in the wallet). A token warrant's exercise
+    is treated as a dispute that took the money: the exercise escrow hears of it, and unless the price was paid
+    out already the tokens wait for a payment again."""
+    facts = {"refund": refund.provider_id or "", "amount": str(refund.amount), "currency": refund.currency}
     note = _("Refunded at the payment provider, outside Tranche: %(amount)s %(currency)s") % {
-        "amount": data.amount, "currency": data.currency}
+        "amount": refund.amount, "currency": refund.currency}
     if payment.commitment_id is not None:
         investment = Investment.objects.select_related("round").get(commitment__pk=payment.commitment_pk)
         commitment = Commitment.objects.select_related("ledger_record").get(pk=payment.commitment_pk)
@@ -515,9 +523,7 @@ def _refund_at_provider(data: RefundData, provider: PaymentProvider, now: dateti
                 _set_state(investment, InvestmentState.REVERSED)
                 _reverse_ledger(commitment, now)
                 facts["commitment"] = "reversed"
-            if data.status == RefundStatus.SUCCEEDED:
-                _commitment_refunded(payment, refund, now)
-            left = escrow_left(payment)
+            left = escrow_left(payment) - min(refund.amount, escrow_left(payment))
             if left > 0:
                 note += _("; %(left)s %(currency)s not refunded stays in escrow for the company to return") % {
                     "left": left, "currency": payment.currency}
@@ -529,9 +535,9 @@ def _refund_at_provider(data: RefundData, provider: PaymentProvider, now: dateti
     else:
         allocation = TokenAllocation.objects.select_related("token").get(pk=payment.allocation_pk)
         company_id = allocation.token.company_id
+        facts.update(warrant_exercises.disputed(allocation=allocation, payment=payment, dispute=refund))
     audit_record(actor=Actor.system(), action="payments.refund_at_provider", target=payment, company_id=company_id,
                  changes=facts)
-    return refund
 
 
 @transaction.atomic
@@ -644,9 +650,10 @@ def _commitment_disputed(commitment: Commitment, investment: Investment, payment
 # --- refunds ---------------------------------------------------------------------------------------------------
 
 
-def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = None) -> Refund:
-    """Ask for the payment's money back, all of it or `amount` of it; the caller holds a transaction. A second
-    request returns the first refund (one live refund per payment, by a unique constraint)."""
+def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = None) -> Refund | None:
+    """Ask for the payment's money back, all of it or `amount` of it, at most what is left of it; the caller holds a
+    transaction. A second request returns the first refund (one live refund per payment, by a unique constraint);
+    None when nothing is left (a refund made at the provider, or a dispute, took it all)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     existing = payment.refunds.exclude(status=RefundStatus.FAILED).exclude(reason__in=FLOW_REFUND_EXCLUDED).first()
     if existing is not None:
@@ -656,10 +663,11 @@ def refund_request(*, payment: Payment, reason: str, amount: Decimal | None = No
     amount = payment.amount if amount is None else amount
     if not Decimal(0) < amount <= payment.amount:
         raise ValidationError(_("A refund is more than nothing and at most what was paid."))
-    # A refund made at the provider, or a dispute, may have taken part already: only the rest can go back.
+    # A refund made at the provider, or a dispute, may have taken part already: only the rest can go back, and
+    # when nothing is left there is nothing to ask for.
     amount = min(amount, payment_refundable(payment))
     if amount <= 0:
-        raise ValidationError(_("Nothing is left of this payment to refund."))
+        return None
     return _refund_create(payment, amount, reason)
 
 
@@ -689,15 +697,17 @@ def commitment_return_rest(*, actor: Actor, commitment: Commitment, now: datetim
     refund a charge while a dispute of it is open, so that must close first."""
     commitment, investment = _commitment_locked(commitment)
     equity_services._require_editor(actor, investment.round.company)
-    if investment.state != InvestmentState.REVERSED:
-        raise ValidationError(_("Only a reversed commitment has money left in escrow to return."))
+    if investment.state not in (InvestmentState.REVERSED, InvestmentState.CANCELLED):
+        raise ValidationError(_("Only a reversed or cancelled commitment has money left in escrow to return."))
     for payment in commitment.payments.select_for_update().order_by("pk"):
-        existing = payment.refunds.filter(reason=RefundReason.REMAINDER).exclude(status=RefundStatus.FAILED).first()
+        existing = payment.refunds.filter(reason=RefundReason.REMAINDER, status=RefundStatus.PENDING).first()
         if existing is not None:
             return existing
         left = min(escrow_left(payment), payment_refundable(payment))
         if left <= 0:
             continue
+        if payment.refunds.filter(status=RefundStatus.PENDING).exists():
+            raise ValidationError(_("A refund of this payment is still under way; what it leaves can go back after."))
         if payment.disputes.filter(status__in=DISPUTE_OPEN).exists():
             raise ValidationError(_("A dispute of this payment is still open; its money can go back once it closes."))
         refund = _refund_create(payment, left, RefundReason.REMAINDER)
@@ -710,12 +720,30 @@ def commitment_return_rest(*, actor: Actor, commitment: Commitment, now: datetim
     raise ValidationError(_("Escrow holds nothing more of this commitment."))
 
 
+@transaction.atomic
+def _refund_ready(refund: Refund) -> Refund:
+    """The refund as it is to be sent: at most what is left of its payment (a refund made at the provider may have
+    taken part since it was asked for), and failed when nothing is left."""
+    payment = _payment_lock_for(refund.payment)
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != RefundStatus.PENDING or refund.provider_id:
+        return refund
+    left = payment_refundable(payment) + refund.amount  # what is left besides this refund
+    if left <= 0:
+        refund.status = RefundStatus.FAILED
+        refund.save(update_fields=["status"])
+    elif left < refund.amount:
+        refund.amount = left
+        refund.save(update_fields=["amount"])
+    return refund
+
+
 def refund_submit_outside_transaction(*, refund: Refund, provider: PaymentProvider) -> Refund:
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("refund_submit_outside_transaction must not run inside a database transaction")
-    refund.refresh_from_db()
-    if refund.status != RefundStatus.PENDING:
-        return refund
+    refund = _refund_ready(refund)
+    if refund.status != RefundStatus.PENDING or refund.provider_id:
+        return refund  # done, or known to the provider already: its answer comes by webhook
     data = provider.refund_create(payment_id=refund.payment.provider_id or "", amount=refund.amount,
                                   idempotency_key=refund.key)
     return refund_apply(data=data, provider=provider) or refund

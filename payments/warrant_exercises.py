@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 from compliance.audit import Actor
 from compliance.services import audit_record
 from payments.choices import PaymentMethod, PaymentStatus, RefundReason
-from payments.models import Dispute, Payment
+from payments.models import Dispute, Payment, Refund
 from payments.providers.base import EscrowAgent, PaymentData, PaymentProvider, ProviderError
 from tokens.choices import AllocationState
 from tokens.models import TokenAllocation
@@ -200,9 +200,10 @@ def payment_applied(*, payment: Payment, allocation: TokenAllocation, data: Paym
     return payment
 
 
-def disputed(*, allocation: TokenAllocation, payment: Payment, dispute: Dispute) -> dict[str, str]:
-    """The provider took (some of) an exercise's payment back; the caller holds the allocation's and the payment's
-    locks. Returns what the audit trail records besides the dispute."""
+def disputed(*, allocation: TokenAllocation, payment: Payment, dispute: Dispute | Refund) -> dict[str, str]:
+    """The provider took (some of) an exercise's payment back: a dispute, or a refund made at the provider outside
+    Tranche; the caller holds the allocation's and the payment's locks. Returns what the audit trail records
+    besides."""
     if payment.key != allocation.exercise_payment_key:
         return {"allocation": "not the payment the tokens stand on (refunded, or never applied): nothing held"}
     if allocation.exercise_payout:

@@ -8,8 +8,10 @@ def returns_name_their_source(apps, schema_editor):  # type: ignore[no-untyped-d
     """Each return written before returns named their source was the payment's only one: the dispute its
     provider_ref names (a dispute's return carries the dispute id), otherwise the payment's refund."""
     EscrowEntry = apps.get_model("payments", "EscrowEntry")
-    Dispute = apps.get_model("payments", "Dispute")
     Refund = apps.get_model("payments", "Refund")
+    # A refund's provider id becomes unique: an unknown one was stored as "" at times, which is NULL's meaning.
+    Refund.objects.filter(provider_id="").update(provider_id=None)
+    Dispute = apps.get_model("payments", "Dispute")
     for entry in EscrowEntry.objects.filter(kind="return"):
         dispute = Dispute.objects.filter(payment_id=entry.payment_id, provider_id=entry.provider_ref).first()
         if dispute is not None:
@@ -68,7 +70,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='refund',
-            constraint=models.UniqueConstraint(condition=models.Q(models.Q(('status', 'failed'), _negated=True), ('reason', 'remainder')), fields=('payment',), name='payments_refund_one_remainder_per_payment'),
+            constraint=models.UniqueConstraint(condition=models.Q(('reason', 'remainder'), ('status', 'pending')), fields=('payment',), name='payments_refund_one_remainder_under_way'),
         ),
         migrations.AddConstraint(
             model_name='refund',

@@ -64,6 +64,7 @@ class RefundData:
     amount: Decimal
     currency: str
     status: str
+    key: str = ""  # our refund's key, which the provider keeps in the refund's metadata; empty for one made there
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,14 @@ def luhn_valid(number: str) -> bool:
     return checksum % 10 == 0
 
 
+DASHBOARD = "dashboard_"  # the idempotency key of a refund made "in the dashboard": Stripe keeps no metadata of ours
+
+
+def _metadata_key(refund: SandboxRefund) -> str:
+    """Our refund's key, as the platform sends it in the refund's metadata (none for a dashboard refund)."""
+    return "" if refund.idempotency_key.startswith(DASHBOARD) else refund.idempotency_key
+
+
 class SandboxProvider:
     name = "sandbox"
 
@@ -130,7 +138,7 @@ class SandboxProvider:
         payment = self._payment(provider_id)
         left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0))
         return self.refund_create(payment_id=provider_id, amount=left if amount is None else amount,
-                                  idempotency_key=f"dashboard_{secrets.token_hex(12)}").provider_id
+                                  idempotency_key=f"{DASHBOARD}{secrets.token_hex(12)}").provider_id
 
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEventData:
         import stripe
@@ -273,7 +281,7 @@ class SandboxProvider:
 
     def _refund_data(self, refund: SandboxRefund) -> RefundData:
         return RefundData(provider_id=refund.provider_id, payment_id=refund.payment.provider_id, amount=refund.amount,
-                          currency=refund.payment.currency, status=refund.status)
+                          currency=refund.payment.currency, status=refund.status, key=_metadata_key(refund))
 
     def _intent_json(self, payment: SandboxPayment) -> dict[str, object]:
         stripe_words: dict[str, str] = {PaymentStatus.FAILED: "requires_payment_method",
@@ -296,7 +304,8 @@ class SandboxProvider:
                 "currency": payment.currency.lower(), "refunded": refunded == payment.amount,
                 "refunds": {"object": "list", "data": [
                     {"id": refund.provider_id, "object": "refund", "payment_intent": payment.provider_id,
-                     "amount": amount_to_cents(refund.amount), "currency": payment.currency.lower(), "status": refund.status}]},
+                     "amount": amount_to_cents(refund.amount), "currency": payment.currency.lower(), "status": refund.status,
+                     "metadata": {"refund": _metadata_key(refund)} if _metadata_key(refund) else {}}]},
             }
         else:
             obj = self._intent_json(payment)

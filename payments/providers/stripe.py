@@ -204,6 +204,7 @@ def refund_from_object(refund: Mapping[str, Any], *, payment_id: str = "") -> Re
         amount=_cents_field(refund, "amount"),
         currency=_str(refund, "currency").upper(),
         status=_REFUND_STATUS[stripe_status],
+        key=str((refund.get("metadata") or {}).get("refund") or ""),
     )
 
 
@@ -370,8 +371,9 @@ class StripeProvider:
         if cents == 0:
             raise ValueError("a refund needs an amount")
         try:
-            refund = self.client.v1.refunds.create({"payment_intent": payment_id, "amount": cents},
-                                                   {"idempotency_key": idempotency_key})
+            refund = self.client.v1.refunds.create(
+                {"payment_intent": payment_id, "amount": cents, "metadata": {"refund": idempotency_key}},
+                {"idempotency_key": idempotency_key})
         except stripe.StripeError as error:
             raise _provider_error(error) from error
         return refund_from_object(_as_dict(refund), payment_id=payment_id)

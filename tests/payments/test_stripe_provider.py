@@ -209,6 +209,7 @@ def test_a_partial_refund_is_exact(provider: StripeProvider) -> None:
     assert refund.amount == Decimal("5.01")
     assert refund.currency == "USD"
     assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.key == f"refund-{created.provider_id}"  # our key, kept in the refund's metadata
 
 
 def test_a_declined_payment_cannot_be_refunded(provider: StripeProvider) -> None:
@@ -394,13 +395,14 @@ def test_a_failed_bank_debit_event() -> None:
 ])
 def test_refund_events(event_type: str, stripe_status: str, status: str) -> None:
     refund = {"id": "re_1", "object": "refund", "amount": 501, "currency": "usd", "status": stripe_status,
-              "payment_intent": "pi_1", "charge": "ch_1"}
+              "payment_intent": "pi_1", "charge": "ch_1", "metadata": {"refund": "ref_1"}}
     event = webhook_event_from_payload(_event(event_type, refund), "stripe")
     assert event.refund is not None
     assert (event.refund.provider_id, event.refund.payment_id) == ("re_1", "pi_1")
     assert event.refund.amount == Decimal("5.01")
     assert event.refund.currency == "USD"
     assert event.refund.status == status
+    assert event.refund.key == "ref_1"
     assert (event.payment, event.dispute) == (None, None)
 
 

@@ -507,3 +507,22 @@ def test_a_card_payment_that_lands_after_the_company_recorded_one_goes_back(
     client.force_login(other)
     url = reverse("tokens:exercise_record", args=[lumen.company.slug, lumen.token.pk, allocation.pk])
     assert client.post(url, {"reference": "x"}).status_code in (403, 404)
+
+
+def test_an_exercise_refunded_in_the_providers_dashboard_waits_for_a_payment_again(
+        lumen: Any, sandbox: SandboxProvider) -> None:  # noqa: F811
+    allocation = priced(lumen)
+    holder = Actor(user=lumen.fund_user)
+    payment = paid_by(holder, allocation, sandbox)
+    assert held(allocation) == Decimal("12.50")
+    sandbox.refund_at_provider(payment.provider_id or "")
+    sandbox.deliver_pending()
+    allocation.refresh_from_db()
+    # As if disputed: the money left the exercise's account and nothing stands to be paid out to the company.
+    assert allocation.state == AllocationState.UNPAID
+    assert held(allocation) == 0
+    assert warrant_exercises.exercise_payouts_due(agent=SandboxEscrow()) == 0
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.reason, refund.status) == ("at_provider", RefundStatus.SUCCEEDED)
+    assert AuditEvent.objects.get(action="payments.refund_at_provider").changes["allocation"] == \
+        "awaiting payment again"
