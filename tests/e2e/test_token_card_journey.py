@@ -28,7 +28,7 @@ from tests.tokens.worker import eventually
 from tokens import services
 from tokens.chain import client, keys
 from tokens.choices import SaleState
-from tokens.models import Sale
+from tokens.models import Claim, Sale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 TOMAS_KEY = "0x" + "7c" * 32  # his development wallet's key, as the wallet page would have left it in the browser
@@ -120,6 +120,9 @@ def test_tomas_buys_lumen_by_card_and_claims_it(
     lumen = client.contract("TrancheToken", token.address, w3=devnet)
     eventually(lambda: lumen.functions.balanceOf(tomas_address).call() == 1_000 * TOKEN, "Tomás's claim")
     shot(buyer, "tomas-claimed")
+    # The claim shows once the scanner has read its block (a pass every 2 s; longer on a loaded machine).
+    eventually(lambda: Claim.objects.filter(sale=sale, wallet__iexact=tomas_address, removed=False).exists(),
+               "the Claimed event scanned")
     buyer.goto(f"{live_server.url}/portfolio/")
     expect(buyer.locator("#my-token-orders")).to_contain_text("Bought")
     expect(buyer.locator("#token-history")).to_contain_text("1,000 LUMEN")
