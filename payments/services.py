@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,6 +78,8 @@ DISPUTE_WON = "won"  # the provider's dispute status once the money is back with
 # (`warning_needs_response`, `warning_under_review`, `warning_closed`) takes nothing until it is escalated.
 DISPUTE_TAKEN = frozenset({"needs_response", "under_review", "lost"})
 INQUIRY_PREFIX = "warning_"
+# Still open: the issuer has not decided (the provider refuses refunds of the charge meanwhile).
+DISPUTE_OPEN = frozenset({"warning_needs_response", "warning_under_review", "needs_response", "under_review"})
 INQUIRY_CLOSED = "warning_closed"
 # Where each status stands in a dispute's life: webhooks arrive in any order, and a status never moves back. Closed
 # without taking the money: `warning_closed` (an inquiry answered) and `prevented` (settled before it became one).
@@ -463,9 +465,7 @@ def _payment_lock_for(found: Payment) -> Payment:
 
 def escrow_left(payment: Payment) -> Decimal:
     """What escrow still holds of a commitment's payment: held, less each return (a refund, a dispute)."""
-    rows = EscrowEntry.objects.filter(payment=payment).values("kind").annotate(total=Sum("amount"))
-    totals = {row["kind"]: row["total"] for row in rows}
-    return totals.get(EscrowEntryKind.HOLD, Decimal(0)) - totals.get(EscrowEntryKind.RETURN, Decimal(0))
+    return _escrow_totals(EscrowEntry.objects.filter(payment=payment)).held
 
 
 def _escrow_return(payment: Payment, money_back: Refund | Dispute) -> Decimal:
@@ -523,7 +523,8 @@ def _refunded_at_provider(payment: Payment, refund: Refund, now: datetime) -> No
                 _set_state(investment, InvestmentState.REVERSED)
                 _reverse_ledger(commitment, now)
                 facts["commitment"] = "reversed"
-            left = escrow_left(payment) - min(refund.amount, escrow_left(payment))
+            held = escrow_left(payment)  # before this refund's return, which `_refund_succeeded` writes next
+            left = held - min(refund.amount, held)
             if left > 0:
                 note += _("; %(left)s %(currency)s not refunded stays in escrow for the company to return") % {
                     "left": left, "currency": payment.currency}
@@ -687,14 +688,12 @@ def payment_refundable(payment: Payment) -> Decimal:
     return payment.amount - (refunded or Decimal(0)) - (disputed or Decimal(0))
 
 
-DISPUTE_OPEN = frozenset({"warning_needs_response", "warning_under_review", "needs_response", "under_review"})
-
-
 @transaction.atomic
 def commitment_return_rest(*, actor: Actor, commitment: Commitment, now: datetime | None = None) -> Refund:
-    """The company returns to the investor what escrow still holds of a reversed commitment: what a partial dispute
-    or a refund made at the provider left. Once: a second request finds the first refund. The provider refuses to
-    refund a charge while a dispute of it is open, so that must close first."""
+    """The company returns to the investor what escrow still holds of a reversed or cancelled commitment: what a
+    partial dispute or a refund made at the provider left. A second request while that refund is under way finds
+    it. The provider refuses to refund a charge while a dispute of it is open, so that must close first, and any
+    other refund of the payment must have ended."""
     commitment, investment = _commitment_locked(commitment)
     equity_services._require_editor(actor, investment.round.company)
     if investment.state not in (InvestmentState.REVERSED, InvestmentState.CANCELLED):
@@ -1015,7 +1014,11 @@ class EscrowBalance:
 
 
 def escrow_balance(*, round: Round) -> EscrowBalance:
-    rows = EscrowEntry.objects.filter(round=round).values("kind").annotate(total=Sum("amount"))
+    return _escrow_totals(EscrowEntry.objects.filter(round=round))
+
+
+def _escrow_totals(entries: QuerySet[EscrowEntry]) -> EscrowBalance:
+    rows = entries.values("kind").annotate(total=Sum("amount"))
     totals = {row["kind"]: row["total"] for row in rows}
     return EscrowBalance(funded=totals.get(EscrowEntryKind.HOLD, Decimal(0)),
                          released=totals.get(EscrowEntryKind.RELEASE, Decimal(0)),

@@ -351,8 +351,8 @@ def commitment_decline(request: AuthenticatedRequest, slug: str, pk: int, commit
 @login_required
 @require_POST
 def commitment_return_rest(request: AuthenticatedRequest, slug: str, pk: int, commitment_pk: int) -> HttpResponse:
-    """Return to the investor what escrow still holds of a reversed commitment (a partial dispute, or a refund
-    made at the provider, took the rest)."""
+    """Return to the investor what escrow still holds of a reversed or cancelled commitment (a partial dispute,
+    or a refund made at the provider, took the rest)."""
     _membership, round = _round_for_team(request, slug, pk, edit=True)
     commitment = get_object_or_404(Commitment, pk=commitment_pk, investment__round=round)
     try:
