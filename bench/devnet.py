@@ -165,8 +165,9 @@ def mine(chain: Chain, raws: Sequence[bytes], timestamp: int) -> Any:
 def simulate(measured: Measured, workers: int) -> float:
     """Execution-phase time on `workers` executors (the coordinator one of them), from one measured run.
 
-    The coordinator's serial work (validating and merging the workers' results, re-executing stale ones,
-    running cross-group transactions) is measured as its busy time less its own share's executions. The
+    The coordinator's serial work (receiving, validating and merging the workers' results, streaming the
+    committed writes back, re-executing stale ones, running cross-group transactions) is measured as all
+    its time but what it spent blocked waiting for results, less its own share's executions. The
     transactions an executor ran (coordinator's share or a worker's) are dealt out in block order, each to
     the least-loaded executor, the coordinator starting with its serial work, as the schedulers balance
     the coordinator's share against it; the busiest executor sets the pace.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import rlp
@@ -57,7 +57,7 @@ def _execution_context(self: BlockContext) -> ExecutionContext:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class TxOutcome:
     """One execution of one transaction: its read set (values seen), write set and receipt material.
 
@@ -77,7 +77,29 @@ class TxOutcome:
     contract_address: bytes | None = None
     invalid_reason: str = ""
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    # the executor slot that produced it (parallel schedulers); None: the coordinator
+    worker: int | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Workers send every outcome to the coordinator, which unpickles them in its serial loop: positional
+        # fields load about twice as fast as the state dict a dataclass pickles by default.
+        return (
+            TxOutcome,
+            (
+                self.index,
+                self.valid,
+                self.reads,
+                self.writes,
+                self.gas_used,
+                self.success,
+                self.logs,
+                self.output,
+                self.contract_address,
+                self.invalid_reason,
+                self.seconds,
+                self.worker,
+            ),
+        )
 
 
 def decode_transaction(raw: bytes) -> SignedTransactionAPI:

@@ -54,7 +54,7 @@ class AccountRecord(NamedTuple):
 EMPTY_ACCOUNT = AccountRecord(0, 0, EMPTY_SHA3)
 
 
-@dataclass
+@dataclass(slots=True)
 class Writes:
     """Net effect of one transaction, or of every committed transaction of a block so far.
 
@@ -71,6 +71,11 @@ class Writes:
     storage: dict[bytes, dict[int, int]] = field(default_factory=dict)
     wiped: set[bytes] = field(default_factory=set)
     exists: dict[bytes, bool] = field(default_factory=dict)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Positional, like TxOutcome's: every outcome and every streamed delta carries one.
+        fields = (self.balances, self.credits, self.nonces, self.code_hashes, self.codes, self.storage)
+        return (Writes, (*fields, self.wiped, self.exists))
 
     def touched_addresses(self) -> set[bytes]:
         return (
@@ -100,31 +105,52 @@ class Writes:
                 yield (STORAGE, address, slot)
 
     def merge(self, later: Writes) -> None:
-        """Fold the writes of a later transaction into these (the block overlay)."""
-        for address in later.wiped:
-            self.wiped.add(address)
-            self.storage.pop(address, None)
-        for address, alive in later.exists.items():
-            self.exists[address] = alive
-            if not alive:
+        """Fold the writes of a later transaction into these (the block overlay).
+
+        The coordinator runs this for every transaction it commits, so empty parts are skipped without a loop.
+        """
+        if later.wiped:
+            for address in later.wiped:
+                self.wiped.add(address)
                 self.storage.pop(address, None)
-                self.credits.pop(address, None)
-                self.balances[address] = 0
-                self.nonces[address] = 0
-                self.code_hashes[address] = EMPTY_SHA3
-        for address, balance in later.balances.items():
-            self.balances[address] = balance
-            # The later transaction read the balance with every earlier credit in it (or overwrote it).
-            self.credits.pop(address, None)
-        for address, credit in later.credits.items():
-            self.credits[address] = self.credits.get(address, 0) + credit
-            if self.exists.get(address) is False:
-                self.exists[address] = True  # a credit re-creates an account deleted earlier in the block
-        self.nonces.update(later.nonces)
-        self.code_hashes.update(later.code_hashes)
-        self.codes.update(later.codes)
-        for address, slots in later.storage.items():
-            self.storage.setdefault(address, {}).update(slots)
+        if later.exists:
+            exists = self.exists
+            for address, alive in later.exists.items():
+                exists[address] = alive
+                if not alive:
+                    self.storage.pop(address, None)
+                    self.credits.pop(address, None)
+                    self.balances[address] = 0
+                    self.nonces[address] = 0
+                    self.code_hashes[address] = EMPTY_SHA3
+        credits = self.credits
+        if later.balances:
+            balances = self.balances
+            for address, balance in later.balances.items():
+                balances[address] = balance
+                # The later transaction read the balance with every earlier credit in it (or overwrote it).
+                if address in credits:
+                    del credits[address]
+        if later.credits:
+            exists = self.exists
+            for address, credit in later.credits.items():
+                credits[address] = credits.get(address, 0) + credit
+                if exists.get(address) is False:
+                    exists[address] = True  # a credit re-creates an account deleted earlier in the block
+        if later.nonces:
+            self.nonces.update(later.nonces)
+        if later.code_hashes:
+            self.code_hashes.update(later.code_hashes)
+        if later.codes:
+            self.codes.update(later.codes)
+        if later.storage:
+            storage = self.storage
+            for address, slots in later.storage.items():
+                current = storage.get(address)
+                if current is None:
+                    storage[address] = dict(slots)
+                else:
+                    current.update(slots)
 
 
 class FlatState:

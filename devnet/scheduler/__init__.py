@@ -43,7 +43,9 @@ class BlockExecution:
     tx_seconds: list[float] = field(default_factory=list)  # per included transaction, accepted execution
     conflict_keys: Counter[Key] = field(default_factory=Counter)
     worker_of: list[int | None] = field(default_factory=list)  # per included transaction; None: coordinator
-    coordinator_seconds: float = 0.0  # serial work in the commit loop: validation, merging, local executions
+    # serial work in the commit loop: validation, merging, local executions, and (parallel schedulers) receiving
+    # the workers' results and streaming committed writes to them; everything but the time spent blocked
+    coordinator_seconds: float = 0.0
 
 
 def commit_in_order(
@@ -89,7 +91,7 @@ def commit_in_order(
         gas_left -= outcome.gas_used
         result.included.append((pending, outcome))
         result.tx_seconds.append(outcome.seconds)
-        result.worker_of.append(outcome.extra.get("worker"))
+        result.worker_of.append(outcome.worker)
         if on_commit is not None:
             on_commit(index, outcome.writes)
     result.exec_seconds = time.perf_counter() - started

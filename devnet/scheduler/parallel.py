@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -213,6 +214,7 @@ class ParallelScheduler(Scheduler):
             connection.send_bytes(pickle.dumps(("block", context, share), protocol=pickle.HIGHEST_PROTOCOL))
 
         results: dict[int, TxOutcome] = {}
+        idle = 0.0  # time the coordinator spent blocked waiting for a worker's results
         delta = Writes()
         unsent = 0
         sent_frontier = 0
@@ -237,19 +239,26 @@ class ParallelScheduler(Scheduler):
         def speculative(index: int) -> TxOutcome | None:
             if assignment[index] is None or assignment[index] == COORDINATOR:
                 return None  # executed in the commit loop, against the block as committed so far
+            nonlocal idle
             while index not in results:
                 flush(index)
-                for connection in wait(self.connections):
+                blocked = time.perf_counter()
+                ready = wait(self.connections)
+                idle += time.perf_counter() - blocked
+                for connection in ready:
                     assert isinstance(connection, Connection)  # noqa: S101 - wait() returns what it was given
                     message = connection.recv()
                     if message[0] == "outcomes":
                         slot = self.connections.index(connection) + 1
                         for outcome in message[1]:
-                            outcome.extra["worker"] = slot
+                            outcome.worker = slot
                             results[outcome.index] = outcome
             return results.pop(index)
 
         execution = commit_in_order(base, transactions, context, speculative, self.name, on_commit)
+        # Receiving and unpickling the workers' results and streaming the committed writes are the
+        # coordinator's work too: only the time it sat blocked is not.
+        execution.coordinator_seconds = execution.exec_seconds - idle
         self._broadcast(("end",))
         for connection in self.connections:
             while connection.recv()[0] != "ended":
