@@ -56,7 +56,7 @@ def paid_commitment(sandbox: SandboxProvider, amount: str = "3000") -> tuple[Any
 
 
 def test_a_refund_made_in_the_providers_dashboard_reverses_the_commitment_once(sandbox, escrow) -> None:
-    _, round, commitment, payment = paid_commitment(sandbox)
+    lumen, round, commitment, payment = paid_commitment(sandbox)
     assert held(round, escrow) == (Decimal("3000.00"), Decimal("3000.00"))
     refund_id = sandbox.refund_at_provider(payment.provider_id or "")
     deliver_all(sandbox)
@@ -70,6 +70,12 @@ def test_a_refund_made_in_the_providers_dashboard_reverses_the_commitment_once(s
     commitment.refresh_from_db()
     assert commitment.flag_reason == "Refunded at the payment provider, outside Tranche: 3000.00 USD"
     assert AuditEvent.objects.filter(action="payments.refund_at_provider").count() == 1
+    # The founder's chart counts live commitments only, and says why it is empty rather than "no commitments".
+    founder = Client()
+    founder.force_login(lumen.actor.user)
+    html = founder.get(reverse("payments:round_commitments", args=[round.company.slug, round.pk])).content.decode()
+    assert "every commitment to this round was cancelled or reversed" in html
+    assert "No commitments yet." not in html
 
 
 def test_a_partial_dashboard_refund_leaves_the_rest_for_the_company_to_return(sandbox, escrow) -> None:
