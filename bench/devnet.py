@@ -4,7 +4,8 @@ Part 1, in process: for each workload (ETH transfers, ERC-20 transfers between d
 purchases from distinct buyers in one pro-rata sale, purchases spread over 20 first-come-first-served
 sales, and a fully conflicting block where every transaction moves tokens out of one account), each
 scheduler with 1 and 2 workers builds the same block after the same warm-up block. Execution, commit and
-state-root times are reported apart; speedups are over the sequential scheduler measured in the same run.
+state-root times are reported apart; speedups are over the sequential scheduler measured in the same run
+(twice, first and last, the faster pass counting).
 
 Part 2, a schedule simulation for 4-32 workers from the measured per-transaction execution costs, the
 coordinator's per-transaction commit cost, the re-executions and the serial phases (commit, state root),
@@ -215,6 +216,7 @@ def pair_ceiling(chain: Chain, raws: Sequence[bytes], timestamp: int) -> float:
         with os.fdopen(read_end) as pipe:
             times.append(float(pipe.read()))
         os.wait()
+    alone = min(alone, *(once() for _ in range(2)))  # again after the pair: a slow spell must not inflate it
     return 2 * alone / max(times)
 
 
@@ -401,9 +403,18 @@ def blocks_part(result: Result) -> None:
                 f"reexecutions={m.reexecutions} ran={m.scheduler}",
                 flush=True,
             )
+    # The baseline again, last: on a shared machine a slow spell during the first pass would inflate every
+    # speedup (it once put the pair ceiling above 2); the faster pass of each workload counts, with its ceiling.
+    first_ceilings = dict(Scenario.ceilings)
+    again = scenario.run("sequential", 1)
+    baseline = runs[("sequential", 1)]
+    for name in WORKLOADS:
+        if block_seconds(again[name]) < block_seconds(baseline[name]):
+            baseline[name] = again[name]
+        else:
+            Scenario.ceilings[name] = first_ceilings[name]
     for name, roots in Scenario.roots.items():
         assert len(roots) == 1, f"{name}: schedulers disagree on the state root"
-    baseline = runs[("sequential", 1)]
     for name in WORKLOADS:
         base = baseline[name].metrics
         base_block = base.exec_seconds + base.commit_seconds + base.state_root_seconds
