@@ -20,6 +20,7 @@ def test_sam_commits_signs_pays_and_finds_it_in_his_portfolio(client_for) -> Non
     lumen, round = open_reg_cf_round()
     sam = approved_investor()
     client = client_for(sam)
+    assert "Nothing yet" in client.get("/portfolio/").content.decode()  # nothing at all: the empty portfolio
     page = client.get(f"/invest/{round.pk}/").content.decode()
     assert "$7,500.00" in page  # his Regulation Crowdfunding limit, before he commits
     refused = client.post(f"/invest/{round.pk}/", {"amount": "8000", "method": "card"})

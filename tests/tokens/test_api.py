@@ -136,6 +136,9 @@ def test_the_portfolio_values_tokens_at_the_sale_price(lumen: Any, client_for: A
     page = client_for(buyer).get("/portfolio/").content.decode()
     assert "1,000 LUMEN" in page  # to claim
     assert purchase_event.tx_hash in page
+    # Tokens but no shares: the holdings card says so in a line, not as an empty portfolio.
+    assert "No shares or SAFEs yet" in page
+    assert "Nothing yet" not in page
 
 
 def test_the_schema_documents_the_token_api(client_for: Any, db: Any) -> None:
