@@ -25,7 +25,9 @@
       })),
     },
     options: {
-      animation: false,
+      // Sized by its own container (a fixed height), which Chart.js needs to follow resizes reliably; the
+      // canvas alone beside the card's note was once drawn a few dozen pixels wide.
+      animation: false, maintainAspectRatio: false,
       plugins: {
         legend: { position: "bottom" },
         tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${item.parsed.y.toFixed(2)}%` } },
