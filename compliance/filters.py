@@ -42,8 +42,9 @@ class KycQueueFilter(django_filters.FilterSet):
         choices=[("open", _("Waiting on compliance")), *[c for c in KycState.choices if c[0] != "draft"],
                  ("all", _("All"))],
     )
-    risk = django_filters.ChoiceFilter(label=_("Risk"), field_name="risk_level", choices=RiskLevel.choices)
-    assignee = django_filters.ChoiceFilter(label=_("Assignee"), method="by_assignee",
+    risk = django_filters.ChoiceFilter(label=_("Risk"), field_name="risk_level", choices=RiskLevel.choices,
+                                       empty_label=_("Any risk"))
+    assignee = django_filters.ChoiceFilter(label=_("Assignee"), method="by_assignee", empty_label=_("Anyone"),
                                            choices=[("me", _("Me")), ("none", _("Unassigned"))])
     country = django_filters.CharFilter(label=_("Country"), field_name="country_of_residence", lookup_expr="iexact")
     older_than_hours = django_filters.NumberFilter(label=_("Waiting longer than (hours)"), method="by_age")

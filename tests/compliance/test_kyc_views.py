@@ -93,6 +93,10 @@ def test_the_queue_sorts_by_age_counts_states_and_flags_the_sla(client_for: Any,
     assert len(everything.context["page"]) == 3
     older = client_for(officer).get("/compliance/queue/", {"older_than_hours": "24", "state": "all"})
     assert [a.legal_name for a in older.context["page"]] == ["Old", "Middle"]
+    assert "2 applications" in older.content.decode()
+    one = client_for(officer).get("/compliance/queue/", {"q": "Fresh"}).content.decode()
+    assert "1 application<" in one  # counted in the singular
+    assert "Any risk" in one and "Anyone" in one and "---------" not in one  # the filters' empty choices read
 
 
 def test_assign_to_me_then_approve_from_the_review_page(client_for: Any) -> None:
