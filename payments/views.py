@@ -310,7 +310,8 @@ def round_commitments(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         "chart": {"labels": [day.isoformat() for day, _, _ in series],
                   "daily": [str(amount) for _, amount, _ in series],
                   "running": [str(total) for _, _, total in series],
-                  "target": str(round.target_amount)},
+                  "target": str(round.target_amount),
+                  "names": {"daily": _("Committed that day"), "running": _("Running total"), "target": _("Target")}},
         "material_form": MaterialChangeForm(), "early_form": EarlyCloseForm(),
         "escrow": services.escrow_balance(round=round),
     })

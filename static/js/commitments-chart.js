@@ -8,13 +8,14 @@
   const data = JSON.parse(source.textContent);
   const flat = (value) => data.labels.map(() => Number(value));
   const dollars = (value) => "$" + Number(value).toLocaleString();
+  const names = data.names;  // translated by the page
   new Chart(canvas, {
     data: {
       labels: data.labels,
       datasets: [
-        { type: "bar", label: "Committed that day", data: data.daily.map(Number), backgroundColor: "#93c5fd", maxBarThickness: 48 },
-        { type: "line", label: "Running total", data: data.running.map(Number), borderColor: "#1f5fbf", tension: 0.2 },
-        { type: "line", label: "Target", data: flat(data.target), borderColor: "#0d9488", borderDash: [6, 4], pointRadius: 0 },
+        { type: "bar", label: names.daily, data: data.daily.map(Number), backgroundColor: "#93c5fd", maxBarThickness: 48 },
+        { type: "line", label: names.running, data: data.running.map(Number), borderColor: "#1f5fbf", tension: 0.2 },
+        { type: "line", label: names.target, data: flat(data.target), borderColor: "#0d9488", borderDash: [6, 4], pointRadius: 0 },
       ],
     },
     options: {

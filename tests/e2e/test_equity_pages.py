@@ -23,7 +23,9 @@ def test_mei_reads_her_cap_table_ledger_and_exit_waterfall(live_server: Any, sig
     mei.goto(f"{base}/?as_of=2026-06-01")
     mei.locator("#dilution-chart").wait_for()
     box = mei.locator("#dilution-chart").bounding_box()  # fills its card (it was once drawn a few dozen px wide)
-    assert box is not None and box["width"] > 250 and box["height"] > 250, box
+    assert box is not None
+    assert box["width"] > 250, box
+    assert box["height"] > 250, box
     assert mei.locator("#cap-table-by-class").get_by_role("row").filter(has_text="Series Seed Preferred") \
         .get_by_text("18.18%").is_visible()
     shot(mei, "cap-table")

@@ -57,6 +57,7 @@ def test_sam_commits_signs_pays_and_finds_it_in_his_portfolio(client_for) -> Non
     page = founder.get(f"/companies/{lumen.company.slug}/rounds/{round.pk}/commitments/").content.decode()
     assert "Sam Rivera" in page
     assert "$5,000.00" in page
+    assert '"running": "Running total"' in page  # the chart's legend comes translated from the page
     rows = list(csv.reader(io.StringIO(founder.get(
         f"/companies/{lumen.company.slug}/rounds/{round.pk}/commitments.csv?state=funded").content.decode())))
     assert rows[1][1:5] == ["Sam Rivera", sam.email, "5000.00", "USD"]
