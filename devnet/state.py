@@ -74,8 +74,11 @@ class Writes:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Positional, like TxOutcome's: every outcome and every streamed delta carries one.
-        fields = (self.balances, self.credits, self.nonces, self.code_hashes, self.codes, self.storage)
-        return (Writes, (*fields, self.wiped, self.exists))
+        return (
+            Writes,
+            (self.balances, self.credits, self.nonces, self.code_hashes, self.codes, self.storage, self.wiped,
+             self.exists),
+        )
 
     def touched_addresses(self) -> set[bytes]:
         return (

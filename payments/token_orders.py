@@ -234,11 +234,9 @@ def disputed(*, order: TokenOrder, reason: str, now: datetime, inquiry: bool = F
     """A card dispute on a token order: tokens already bought cannot be taken back from the wallet, so compliance
     is told (the provider takes the money back by itself). An inquiry is flagged to be answered before it becomes
     a dispute."""
-    if inquiry:
-        flagged(order=order, note=_("Card issuer inquiry: %(reason)s; answer it at the provider") % {"reason": reason},
-                now=now)
-    else:
-        flagged(order=order, note=_("Payment disputed: %(reason)s") % {"reason": reason}, now=now)
+    note = (_("Card issuer inquiry: %(reason)s; answer it at the provider") if inquiry
+            else _("Payment disputed: %(reason)s"))
+    flagged(order=order, note=note % {"reason": reason}, now=now)
 
 
 def flagged(*, order: TokenOrder, note: str, now: datetime) -> None:

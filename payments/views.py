@@ -305,7 +305,7 @@ def round_commitments(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         "company": membership.company, "membership": membership, "round": round, "filter": filterset,
         "commitments": commitments, "totals": selectors.commitment_totals(commitments=commitments),
         # the chart counts live and accepted commitments only: say so when the round has only others
-        "any_commitments": bool(series) or selectors.commitment_list_for_round(round=round).exists(),
+        "any_commitments": bool(series) or filterset.queryset.exists(),
         "can_edit": membership.role in CAN_EDIT,
         "chart": {"labels": [day.isoformat() for day, _, _ in series],
                   "daily": [str(amount) for _, amount, _ in series],
